@@ -346,11 +346,13 @@ DMABUF_API int dmabuf_buf_sync(struct dmabuf_buf *buf, uint64_t flags);
  * @pgoff: first page of the buffer to map.
  * @addr: in: the address hint (the address with MAP_FIXED), NULL for none;
  *	out: the mapping.
- * Checks, in the kernel's order: @len 0 or another mapping type
- * (MAP_ANONYMOUS included): -EINVAL; @pgoff + pages wraps: -EOVERFLOW; a
- * buffer whose access mode is not readable: -EACCES; a shared mapping with
- * PROT_WRITE of a buffer that is not O_RDWR: -EACCES; no mmap op or
- * @pgoff + pages beyond the buffer's size: -EINVAL; then the exporter's
+ * Checks, in the kernel's order (mmap(2)'s generic checks, then the
+ * dma-buf's): @len 0 or MAP_ANONYMOUS: -EINVAL; @len wraps when rounded up
+ * to pages: -ENOMEM; @pgoff + pages wraps: -EOVERFLOW; a mapping type other
+ * than shared or private: -EINVAL; a shared mapping with PROT_WRITE of a
+ * buffer that is not O_RDWR, or any mapping of a buffer whose access mode
+ * is not readable: -EACCES; no mmap op or @pgoff + pages beyond the
+ * buffer's size: -EINVAL; then the exporter's
  * rules (private mappings: the system heap allows only one page, udmabuf
  * none: -EINVAL) and mmap(2)'s errors.  The mapping holds a reference to
  * @buf until dmabuf_buf_munmap().  Returns 0 or a negative error (-ENOMEM

@@ -3,6 +3,7 @@
  * alloc.c - the core's allocator, with per-thread failure injection.
  */
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <dmabuf/fault.h>
 
@@ -63,4 +64,9 @@ void *dmabuf_realloc_array(void *ptr, size_t nmemb, size_t size)
 void dmabuf_free(void *ptr)
 {
 	free(ptr);
+}
+
+uint64_t dmabuf_page_size(void)
+{
+	return (uint64_t)sysconf(_SC_PAGESIZE);
 }

@@ -68,11 +68,6 @@ struct buf_mmap {
 
 #define BUF_FLAGS_VALID (O_ACCMODE | O_CLOEXEC | O_NONBLOCK)
 
-static uint64_t page_size(void)
-{
-	return (uint64_t)sysconf(_SC_PAGESIZE);
-}
-
 int dmabuf_buf_export(const struct dmabuf_export_info *info,
 		      struct dmabuf_buf **out)
 {
@@ -453,7 +448,7 @@ static bool buf_readable(const struct dmabuf_buf *buf)
 int dmabuf_buf_mmap(struct dmabuf_buf *buf, size_t len, int prot, int flags,
 		    uint64_t pgoff, void **addr)
 {
-	uint64_t pages, psz = page_size();
+	uint64_t pages, psz = dmabuf_page_size();
 	struct buf_mmap *m;
 	void *out = NULL;
 	int type, ret;
@@ -783,7 +778,7 @@ int dmabuf_sg_table_mmap(const struct dmabuf_sg_table *table, uint64_t offset,
 			 size_t len, int prot, int flags, void *addr_hint,
 			 void **out)
 {
-	uint64_t psz = page_size(), total = 0, end, pos, ent_start;
+	uint64_t psz = dmabuf_page_size(), total = 0, end, pos, ent_start;
 	int rflags, pflags, ret;
 	unsigned int i, first = 0;
 	void *base = NULL;

@@ -25,11 +25,6 @@ struct system_buffer {
 
 extern const struct dmabuf_heap dmabuf_system_heap;
 
-static uint64_t page_size(void)
-{
-	return (uint64_t)sysconf(_SC_PAGESIZE);
-}
-
 static struct system_buffer *to_sb(struct dmabuf_buf *buf)
 {
 	return dmabuf_buf_priv(buf);
@@ -77,7 +72,7 @@ static int system_mmap(struct dmabuf_buf *buf, void *addr_hint, size_t len,
 		       int prot, int flags, uint64_t pgoff, void **out)
 {
 	struct system_buffer *sb = to_sb(buf);
-	uint64_t psz = page_size();
+	uint64_t psz = dmabuf_page_size();
 	void *p;
 
 	/* Copy-on-write mappings of more than one page are refused. */
@@ -139,7 +134,7 @@ static bool too_large(uint64_t len)
 {
 	long pages = sysconf(_SC_PHYS_PAGES);
 
-	return pages > 0 && len / page_size() > (uint64_t)pages;
+	return pages > 0 && len / dmabuf_page_size() > (uint64_t)pages;
 }
 
 static int system_allocate(struct dmabuf_heap *heap, uint64_t len,

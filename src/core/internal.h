@@ -45,4 +45,7 @@ int64_t dmabuf_deadline_from_timeout(int64_t timeout_ns);
 
 #define DMABUF_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/* The CPU page size: the unit of mmap offsets, heap sizes and udmabuf ranges. */
+uint64_t dmabuf_page_size(void);
+
 #endif /* DMABUF_CORE_INTERNAL_H */

@@ -23,11 +23,6 @@ struct udmabuf {
 	atomic_bool cpu_prepared;	/* begin_cpu_access ran once */
 };
 
-static uint64_t page_size(void)
-{
-	return (uint64_t)sysconf(_SC_PAGESIZE);
-}
-
 static struct udmabuf *to_ubuf(struct dmabuf_buf *buf)
 {
 	return dmabuf_buf_priv(buf);
@@ -82,7 +77,7 @@ static int udmabuf_mmap(struct dmabuf_buf *buf, void *addr_hint, size_t len,
 
 	if (type != MAP_SHARED && type != MAP_SHARED_VALIDATE)
 		return -EINVAL;
-	return dmabuf_sg_table_mmap(&to_ubuf(buf)->table, pgoff * page_size(),
+	return dmabuf_sg_table_mmap(&to_ubuf(buf)->table, pgoff * dmabuf_page_size(),
 				    len, prot, flags, addr_hint, out);
 }
 
@@ -219,7 +214,7 @@ int dmabuf_udmabuf_create_list(uint32_t flags, uint32_t count,
 		.ops = &udmabuf_ops,
 		.map_info = DMABUF_MAP_COHERENT_CACHED,
 	};
-	uint64_t psz = page_size(), pages = 0, limit;
+	uint64_t psz = dmabuf_page_size(), pages = 0, limit;
 	struct udmabuf *ubuf;
 	uint32_t i;
 	int ret;
