@@ -135,8 +135,21 @@ const char *poll_str(int fd, short events);
 const char *fdinfo_field(int fd, const char *key);
 /* the dma-buf fields of fdinfo: size count exp_name name */
 void out_fdinfo(int fd);
+/* the file type of @mode: "reg", "chr", ..., "none" for an anonymous inode's 0 */
+const char *file_type(mode_t mode);
+/* fstat of @fd as "type=... perm=... size=...", or the errno name */
+void out_fstat(int fd);
 /* O_ACCMODE and FD_CLOEXEC of @fd as "rw/cloexec" */
 const char *fd_mode(int fd);
+
+/* an ioctl request the fd under test does not know */
+struct ioctl_req {
+	const char *name;
+	unsigned long req;
+};
+
+/* one case "<prefix>.<name>" per request: ioctl on @fd with a zeroed argument, expect ENOTTY */
+void enotty_cases(const char *prefix, int fd, const struct ioctl_req *v, size_t n);
 
 /* a descriptor number that is not open */
 int closed_fd(void);

@@ -24,6 +24,47 @@ static int newbuf(void)
 	return fd;
 }
 
+/* what most cases work on: a buffer and pending fences, each on a timeline of its own */
+struct fixture {
+	int buf;
+	int tl[2];
+	int f[2];
+};
+
+/*
+ * Begin case @name with a new buffer and @n (0 to 2) pending fences.  Returns 0, or -1 when the
+ * setup failed: the case is then marked broken.
+ */
+static int fixture_begin(struct fixture *x, const char *name, int n)
+{
+	int i;
+
+	begin(name);
+	x->tl[0] = x->tl[1] = x->f[0] = x->f[1] = -1;
+	x->buf = newbuf();
+	if (x->buf < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		x->f[i] = pending_fence(&x->tl[i]);
+		if (x->f[i] < 0) {
+			case_broken("sw_sync: %s", errname(-x->f[i]));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* close what is still open and end the case */
+static void fixture_end(struct fixture *x)
+{
+	xclose(x->f[0]);
+	xclose(x->f[1]);
+	xclose(x->tl[0]);
+	xclose(x->tl[1]);
+	xclose(x->buf);
+	case_end();
+}
+
 /* append the export of @buf with @flags as info */
 static void out_export(const char *label, int buf, unsigned int flags)
 {
@@ -52,48 +93,38 @@ static void out_count(int buf)
 /* one pending fence imported with @flags, then signaled */
 static void single(const char *name, unsigned int flags)
 {
-	int buf, tl = -1, f;
+	struct fixture x;
+	int buf;
 
-	begin(name);
-	buf = newbuf();
-	f = buf < 0 ? -1 : pending_fence(&tl);
-	if (buf >= 0 && f < 0)
-		case_broken("sw_sync: %s", errname(-f));
-	if (f >= 0) {
-		out("import=%s", errname(-import_fence(buf, f, flags)));
+	if (fixture_begin(&x, name, 1) == 0) {
+		buf = x.buf;
+		out("import=%s", errname(-import_fence(buf, x.f[0], flags)));
 		out("in=%s out=%s", poll_str(buf, POLLIN), poll_str(buf, POLLOUT));
 		out_poll(buf);
 		out_count(buf);
 		out_export("r", buf, DMA_BUF_SYNC_READ);
 		out_export("w", buf, DMA_BUF_SYNC_WRITE);
 		out_export("rw", buf, DMA_BUF_SYNC_RW);
-		out("inc=%s", errname(-tl_inc(tl, 1)));
+		out("inc=%s", errname(-tl_inc(x.tl[0], 1)));
 		out_poll(buf);
 		out_count(buf);
 		out_export("w-after", buf, DMA_BUF_SYNC_WRITE);
 	}
-	xclose(f);
-	xclose(tl);
-	xclose(buf);
-	case_end();
+	fixture_end(&x);
 }
 
 /* a read fence R and a write fence W; signal in the given order */
 static void read_write(const char *name, int write_first)
 {
-	int buf, tr = -1, tw = -1, fr = -1, fw = -1;
+	struct fixture x;
+	int buf, tr, tw;
 
-	begin(name);
-	buf = newbuf();
-	if (buf >= 0) {
-		fr = pending_fence(&tr);
-		fw = pending_fence(&tw);
-	}
-	if (buf >= 0 && (fr < 0 || fw < 0))
-		case_broken("sw_sync");
-	if (fr >= 0 && fw >= 0) {
-		out("imp-r=%s", errname(-import_fence(buf, fr, DMA_BUF_SYNC_READ)));
-		out("imp-w=%s", errname(-import_fence(buf, fw, DMA_BUF_SYNC_WRITE)));
+	if (fixture_begin(&x, name, 2) == 0) {
+		buf = x.buf;
+		tr = x.tl[0];
+		tw = x.tl[1];
+		out("imp-r=%s", errname(-import_fence(buf, x.f[0], DMA_BUF_SYNC_READ)));
+		out("imp-w=%s", errname(-import_fence(buf, x.f[1], DMA_BUF_SYNC_WRITE)));
 		out_poll(buf);
 		out_export("r", buf, DMA_BUF_SYNC_READ);
 		out_export("w", buf, DMA_BUF_SYNC_WRITE);
@@ -104,50 +135,34 @@ static void read_write(const char *name, int write_first)
 		out_poll(buf);
 		out_count(buf);
 	}
-	xclose(fr);
-	xclose(fw);
-	xclose(tr);
-	xclose(tw);
-	xclose(buf);
-	case_end();
+	fixture_end(&x);
 }
 
 static void snapshot(void)
 {
-	int buf, ta = -1, tb = -1, fa = -1, fb = -1, e1 = -1, e2 = -1;
+	struct fixture x;
+	int buf, e1 = -1, e2 = -1;
 
-	begin("snapshot");
-	buf = newbuf();
-	if (buf >= 0) {
-		fa = pending_fence(&ta);
-		fb = pending_fence(&tb);
-	}
-	if (buf >= 0 && (fa < 0 || fb < 0))
-		case_broken("sw_sync");
-	if (fa >= 0 && fb >= 0) {
-		import_fence(buf, fa, DMA_BUF_SYNC_READ);
+	if (fixture_begin(&x, "snapshot", 2) == 0) {
+		buf = x.buf;
+		import_fence(buf, x.f[0], DMA_BUF_SYNC_READ);
 		e1 = export_fence(buf, DMA_BUF_SYNC_WRITE);
-		out("imp-b=%s", errname(-import_fence(buf, fb, DMA_BUF_SYNC_WRITE)));
+		out("imp-b=%s", errname(-import_fence(buf, x.f[1], DMA_BUF_SYNC_WRITE)));
 		out_info("old", e1);
 		e2 = export_fence(buf, DMA_BUF_SYNC_WRITE);
 		out_info("new", e2);
-		tl_inc(tb, 1);
+		tl_inc(x.tl[1], 1);
 		out_info_short("old-after-b", e1);
 		out_info_short("new-after-b", e2);
 		out_poll(buf);
-		tl_inc(ta, 1);
+		tl_inc(x.tl[0], 1);
 		out_info_short("old-after-a", e1);
 		out_info_short("new-after-a", e2);
 		out_poll(buf);
 	}
 	xclose(e1);
 	xclose(e2);
-	xclose(fa);
-	xclose(fb);
-	xclose(ta);
-	xclose(tb);
-	xclose(buf);
-	case_end();
+	fixture_end(&x);
 }
 
 #define N_TIMELINES 32
@@ -205,147 +220,118 @@ static void many_readers(void)
 /* two points of one timeline imported in the order @first, @second */
 static void same_timeline(const char *name, unsigned int first, unsigned int second)
 {
-	int buf, tl, f1 = -1, f2 = -1;
+	struct fixture x;
+	int buf, tl;
 
-	begin(name);
-	buf = newbuf();
-	tl = buf >= 0 ? tl_open() : -1;
+	if (fixture_begin(&x, name, 0) < 0)
+		goto out;
+	buf = x.buf;
+	tl = x.tl[0] = tl_open();
 	if (tl >= 0) {
-		f1 = tl_fence(tl, first);
-		f2 = tl_fence(tl, second);
+		x.f[0] = tl_fence(tl, first);
+		x.f[1] = tl_fence(tl, second);
 	}
-	if (buf >= 0 && (f1 < 0 || f2 < 0))
+	if (x.f[0] < 0 || x.f[1] < 0) {
 		case_broken("sw_sync");
-	if (f1 >= 0 && f2 >= 0) {
-		import_fence(buf, f1, DMA_BUF_SYNC_READ);
-		import_fence(buf, f2, DMA_BUF_SYNC_READ);
-		out_export("w", buf, DMA_BUF_SYNC_WRITE);
-		tl_inc(tl, 1);
-		out_poll(buf);
-		out_export("w-at-1", buf, DMA_BUF_SYNC_WRITE);
-		tl_inc(tl, 1);
-		out_poll(buf);
+		goto out;
 	}
-	xclose(f1);
-	xclose(f2);
-	xclose(tl);
-	xclose(buf);
-	case_end();
+	import_fence(buf, x.f[0], DMA_BUF_SYNC_READ);
+	import_fence(buf, x.f[1], DMA_BUF_SYNC_READ);
+	out_export("w", buf, DMA_BUF_SYNC_WRITE);
+	tl_inc(tl, 1);
+	out_poll(buf);
+	out_export("w-at-1", buf, DMA_BUF_SYNC_WRITE);
+	tl_inc(tl, 1);
+	out_poll(buf);
+out:
+	fixture_end(&x);
 }
 
 /* the same fence imported twice with different usages */
 static void usage_change(const char *name, unsigned int first, unsigned int second)
 {
-	int buf, tl = -1, f;
+	struct fixture x;
+	int buf;
 
-	begin(name);
-	buf = newbuf();
-	f = buf >= 0 ? pending_fence(&tl) : -1;
-	if (buf >= 0 && f < 0)
-		case_broken("sw_sync");
-	if (f >= 0) {
-		import_fence(buf, f, first);
-		import_fence(buf, f, second);
+	if (fixture_begin(&x, name, 1) == 0) {
+		buf = x.buf;
+		import_fence(buf, x.f[0], first);
+		import_fence(buf, x.f[0], second);
 		out_poll(buf);
 		out_export("r", buf, DMA_BUF_SYNC_READ);
 		out_export("w", buf, DMA_BUF_SYNC_WRITE);
-		tl_inc(tl, 1);
+		tl_inc(x.tl[0], 1);
 		out_poll(buf);
 	}
-	xclose(f);
-	xclose(tl);
-	xclose(buf);
-	case_end();
+	fixture_end(&x);
 }
 
 static void merged_import(void)
 {
 	struct sync_merge_data m;
-	int buf, ta = -1, tb = -1, fa = -1, fb = -1;
+	struct fixture x;
+	int buf;
 
-	begin("import-merged");
-	buf = newbuf();
-	if (buf >= 0) {
-		fa = pending_fence(&ta);
-		fb = pending_fence(&tb);
+	if (fixture_begin(&x, "import-merged", 2) < 0)
+		goto out;
+	buf = x.buf;
+	memset(&m, 0, sizeof(m));
+	strcpy(m.name, "ab");
+	m.fd2 = x.f[1];
+	if (ioctl(x.f[0], SYNC_IOC_MERGE, &m) < 0) {
+		case_broken("merge: %s", errname(errno));
+		goto out;
 	}
-	if (buf >= 0 && (fa < 0 || fb < 0))
-		case_broken("sw_sync");
-	if (fa >= 0 && fb >= 0) {
-		memset(&m, 0, sizeof(m));
-		strcpy(m.name, "ab");
-		m.fd2 = fb;
-		if (ioctl(fa, SYNC_IOC_MERGE, &m) < 0) {
-			case_broken("merge: %s", errname(errno));
-		} else {
-			out("imp=%s", errname(-import_fence(buf, m.fence, DMA_BUF_SYNC_WRITE)));
-			out_export("r", buf, DMA_BUF_SYNC_READ);
-			tl_inc(ta, 1);
-			out_poll(buf);
-			out_export("r-after-a", buf, DMA_BUF_SYNC_READ);
-			tl_inc(tb, 1);
-			out_poll(buf);
-			close(m.fence);
-		}
-	}
-	xclose(fa);
-	xclose(fb);
-	xclose(ta);
-	xclose(tb);
-	xclose(buf);
-	case_end();
+	out("imp=%s", errname(-import_fence(buf, m.fence, DMA_BUF_SYNC_WRITE)));
+	out_export("r", buf, DMA_BUF_SYNC_READ);
+	tl_inc(x.tl[0], 1);
+	out_poll(buf);
+	out_export("r-after-a", buf, DMA_BUF_SYNC_READ);
+	tl_inc(x.tl[1], 1);
+	out_poll(buf);
+	close(m.fence);
+out:
+	fixture_end(&x);
 }
 
 static void error_fences(void)
 {
-	int buf, tl = -1, f;
+	struct fixture x;
+	int buf;
 
-	begin("pending-then-timeline-closed");
-	buf = newbuf();
-	f = buf >= 0 ? pending_fence(&tl) : -1;
-	if (f >= 0) {
-		import_fence(buf, f, DMA_BUF_SYNC_WRITE);
+	if (fixture_begin(&x, "pending-then-timeline-closed", 1) == 0) {
+		buf = x.buf;
+		import_fence(buf, x.f[0], DMA_BUF_SYNC_WRITE);
 		out_poll(buf);
-		close(tl);
-		tl = -1;
+		close(x.tl[0]);
+		x.tl[0] = -1;
 		out_poll(buf);
 		out_count(buf);
 		out_export("w", buf, DMA_BUF_SYNC_WRITE);
-		out_info("imported", f);
-	} else if (buf >= 0) {
-		case_broken("sw_sync");
+		out_info("imported", x.f[0]);
 	}
-	xclose(f);
-	xclose(buf);
-	case_end();
+	fixture_end(&x);
 
-	begin("import-error-fence");
-	buf = newbuf();
-	f = buf >= 0 ? pending_fence(&tl) : -1;
-	if (f >= 0) {
-		close(tl);
-		tl = -1;
-		out("imp=%s", errname(-import_fence(buf, f, DMA_BUF_SYNC_WRITE)));
+	if (fixture_begin(&x, "import-error-fence", 1) == 0) {
+		buf = x.buf;
+		close(x.tl[0]);
+		x.tl[0] = -1;
+		out("imp=%s", errname(-import_fence(buf, x.f[0], DMA_BUF_SYNC_WRITE)));
 		out_poll(buf);
 		out_export("w", buf, DMA_BUF_SYNC_WRITE);
-	} else if (buf >= 0) {
-		case_broken("sw_sync");
 	}
-	xclose(f);
-	xclose(buf);
-	case_end();
+	fixture_end(&x);
 }
 
 /* every poll() that finds a pending fence pins the file until that fence signals */
 static void poll_pins_file(void)
 {
-	int buf, tl = -1, f;
+	struct fixture x;
+	int buf;
 
-	begin("poll-pins-file");
-	buf = newbuf();
-	f = buf >= 0 ? pending_fence(&tl) : -1;
-	if (f >= 0) {
-		import_fence(buf, f, DMA_BUF_SYNC_WRITE);
+	if (fixture_begin(&x, "poll-pins-file", 1) == 0) {
+		buf = x.buf;
+		import_fence(buf, x.f[0], DMA_BUF_SYNC_WRITE);
 		out_count(buf);
 		out("in=%s", poll_str(buf, POLLIN));
 		out_count(buf);
@@ -355,17 +341,12 @@ static void poll_pins_file(void)
 		out_count(buf);
 		out("both=%s", poll_str(buf, POLLIN | POLLOUT));
 		out_count(buf);
-		tl_inc(tl, 1);
+		tl_inc(x.tl[0], 1);
 		out_count(buf);
 		out_poll(buf);
 		out_count(buf);
-	} else if (buf >= 0) {
-		case_broken("sw_sync");
 	}
-	xclose(f);
-	xclose(tl);
-	xclose(buf);
-	case_end();
+	fixture_end(&x);
 }
 
 /* a fence exported from one buffer and imported into another */
@@ -400,27 +381,21 @@ static void share_between_buffers(void)
 static void sync_no_wait(void)
 {
 	struct dma_buf_sync s;
-	int buf, tl = -1, f;
+	struct fixture x;
+	int buf;
 
-	begin("sync-start-read-with-read-fence");
-	buf = newbuf();
-	f = buf >= 0 ? pending_fence(&tl) : -1;
-	if (f >= 0) {
-		import_fence(buf, f, DMA_BUF_SYNC_READ);
+	if (fixture_begin(&x, "sync-start-read-with-read-fence", 1) == 0) {
+		buf = x.buf;
+		import_fence(buf, x.f[0], DMA_BUF_SYNC_READ);
 		s.flags = DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ;
 		out("start=%s", res(ioctl(buf, DMA_BUF_IOCTL_SYNC, &s)));
 		s.flags = DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ;
 		out("end=%s", res(ioctl(buf, DMA_BUF_IOCTL_SYNC, &s)));
 		s.flags = DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE;
 		out("end-write=%s", res(ioctl(buf, DMA_BUF_IOCTL_SYNC, &s)));
-		out_info_short("fence", f);
-	} else if (buf >= 0) {
-		case_broken("sw_sync");
+		out_info_short("fence", x.f[0]);
 	}
-	xclose(f);
-	xclose(tl);
-	xclose(buf);
-	case_end();
+	fixture_end(&x);
 }
 
 void t_implicit(void)

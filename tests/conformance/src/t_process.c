@@ -103,6 +103,25 @@ static int fence_status(int fd)
 	return info.status;
 }
 
+/*
+ * A pending fence (its timeline in *tl) and a pipe @p, or -1 when either failed: the current
+ * case is then marked broken and ended.
+ */
+static int fence_and_pipe(int *tl, int p[2])
+{
+	int f;
+
+	*tl = -1;
+	f = pending_fence(tl);
+	if (f >= 0 && pipe(p) == 0)
+		return f;
+	case_broken("setup");
+	case_end();
+	xclose(f);
+	xclose(*tl);
+	return -1;
+}
+
 /* ---- fork ---- */
 
 static void fork_mapping(const struct exporter *ex)
@@ -189,14 +208,9 @@ static void fork_fences(void)
 	close(tl);
 
 	case_begin("process.fork.child-waits-parent-signals");
-	f = pending_fence(&tl);
-	if (f < 0 || pipe(ready) < 0) {
-		case_broken("setup");
-		case_end();
-		xclose(f);
-		xclose(tl);
+	f = fence_and_pipe(&tl, ready);
+	if (f < 0)
 		return;
-	}
 	pid = conform_fork();
 	if (pid == 0) {
 		struct pollfd p = { .fd = f, .events = POLLIN };
@@ -217,6 +231,7 @@ static void fork_fences(void)
 	close(tl);
 
 	case_begin("process.fork.child-imports");
+	tl = -1;	/* closed above: never close that number twice */
 	buf = heap_buf(BUF_SIZE, O_RDWR | O_CLOEXEC);
 	f = buf >= 0 ? pending_fence(&tl) : -1;
 	if (f >= 0) {
@@ -236,14 +251,9 @@ static void fork_fences(void)
 	xclose(buf);
 
 	case_begin("process.fork.timeline-dies-with-child");
-	f = pending_fence(&tl);
-	if (f < 0 || pipe(go) < 0) {
-		case_broken("setup");
-		case_end();
-		xclose(f);
-		xclose(tl);
+	f = fence_and_pipe(&tl, go);
+	if (f < 0)
 		return;
-	}
 	pid = conform_fork();
 	if (pid == 0) {
 		close(go[1]);
@@ -339,31 +349,55 @@ out:
 
 /* ---- SCM_RIGHTS ---- */
 
+/*
+ * Start an SCM_RIGHTS case: a socket pair @sv, a report pipe @rep unless it is NULL, and a
+ * child that receives one descriptor on sv[1].  The parent gets the child's pid and keeps sv[0]
+ * (and rep[0]); -1 when the setup failed: the case is then broken and ended.  The child gets 0
+ * and the descriptor in *fd, and keeps sv[1] (and rep[1]); when nothing arrives it reports so
+ * and exits with status 1.
+ */
+static pid_t fork_receiver(int sv[2], int rep[2], int *fd)
+{
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 || (rep && pipe(rep) < 0)) {
+		case_broken("socketpair");
+		case_end();
+		return -1;
+	}
+	pid = conform_fork();
+	if (pid == 0) {
+		close(sv[0]); /* else the child keeps its own socket from ever seeing EOF */
+		if (rep)
+			close(rep[0]);
+		*fd = recv_fd(sv[1]);
+		if (*fd < 0) {
+			if (rep)
+				report(rep[1], "recv=%s", errname(-*fd));
+			_exit(1);
+		}
+		return 0;
+	}
+	close(sv[1]);
+	if (rep)
+		close(rep[1]);
+	return pid;
+}
+
 static void scm_dmabuf(const struct exporter *ex)
 {
-	int sv[2], rep[2], buf = -1;
+	int sv[2], rep[2], buf = -1, fd;
 	unsigned char *m = MAP_FAILED;
 	pid_t pid;
 
 	case_begin("process.scm.%s.buffer", ex->name);
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 || pipe(rep) < 0) {
-		case_broken("socketpair");
-		case_end();
-		return;
-	}
 	/* the child exists before the buffer: it can only get it through the socket */
-	pid = conform_fork();
+	pid = fork_receiver(sv, rep, &fd);
+	if (pid < 0)
+		return;
 	if (pid == 0) {
 		unsigned char *cm;
-		int fd;
 
-		close(sv[0]); /* else the child keeps its own socket from ever seeing EOF */
-		close(rep[0]);
-		fd = recv_fd(sv[1]);
-		if (fd < 0) {
-			report(rep[1], "recv=%s", errname(-fd));
-			_exit(1);
-		}
 		cm = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 		if (cm == MAP_FAILED) {
 			report(rep[1], "mmap=%s", errname(errno));
@@ -376,8 +410,6 @@ static void scm_dmabuf(const struct exporter *ex)
 		cm[1] = 0xd2;
 		_exit(0);
 	}
-	close(sv[1]);
-	close(rep[1]);
 	buf = ex->make(BUF_SIZE);
 	if (buf >= 0) {
 		ioctl(buf, DMA_BUF_SET_NAME, "sent");
@@ -404,28 +436,16 @@ static void scm_dmabuf(const struct exporter *ex)
 
 static void scm_fences(void)
 {
-	int sv[2], rep[2], tl = -1, f = -1;
+	int sv[2], rep[2], tl = -1, f = -1, fd;
 	pid_t pid;
 
 	case_begin("process.scm.sync_file-child-waits");
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 || pipe(rep) < 0) {
-		case_broken("socketpair");
-		case_end();
+	pid = fork_receiver(sv, rep, &fd);
+	if (pid < 0)
 		return;
-	}
-	pid = conform_fork();
 	if (pid == 0) {
-		struct pollfd p = { .events = POLLIN };
-		int fd;
+		struct pollfd p = { .fd = fd, .events = POLLIN };
 
-		close(sv[0]);
-		close(rep[0]);
-		fd = recv_fd(sv[1]);
-		if (fd < 0) {
-			report(rep[1], "recv=%s", errname(-fd));
-			_exit(1);
-		}
-		p.fd = fd;
 		report(rep[1], "before=%d ", fence_status(fd));
 		(void)!write(sv[1], "r", 1);
 		{
@@ -435,8 +455,6 @@ static void scm_fences(void)
 		}
 		_exit(0);
 	}
-	close(sv[1]);
-	close(rep[1]);
 	f = pending_fence(&tl);
 	out("send=%s", f < 0 ? "no-fence" : errname(-send_fd(sv[0], f)));
 	if (f >= 0) {
@@ -453,20 +471,11 @@ static void scm_fences(void)
 	case_end();
 
 	case_begin("process.scm.timeline-child-signals");
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-		case_broken("socketpair");
-		case_end();
+	pid = fork_receiver(sv, NULL, &fd);
+	if (pid < 0)
 		return;
-	}
-	pid = conform_fork();
-	if (pid == 0) {
-		int fd;
-
-		close(sv[0]);
-		fd = recv_fd(sv[1]);
-		_exit(fd < 0 ? 1 : tl_inc(fd, 2) < 0 ? 2 : 0);
-	}
-	close(sv[1]);
+	if (pid == 0)
+		_exit(tl_inc(fd, 2) < 0 ? 2 : 0);
 	f = pending_fence(&tl);
 	out("send=%s", f < 0 ? "no-fence" : errname(-send_fd(sv[0], tl)));
 	close(sv[0]);
@@ -477,23 +486,16 @@ static void scm_fences(void)
 	case_end();
 
 	case_begin("process.scm.heap-device-child-allocates");
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-		case_broken("socketpair");
-		case_end();
+	pid = fork_receiver(sv, NULL, &fd);
+	if (pid < 0)
 		return;
-	}
-	pid = conform_fork();
 	if (pid == 0) {
 		struct dma_heap_allocation_data a = { .len = 2 * PAGE, .fd_flags = O_RDWR };
-		int dev;
 
-		close(sv[0]);
-		dev = recv_fd(sv[1]);
-		if (dev < 0 || ioctl(dev, DMA_HEAP_IOCTL_ALLOC, &a) < 0)
+		if (ioctl(fd, DMA_HEAP_IOCTL_ALLOC, &a) < 0)
 			_exit(1);
 		_exit(send_fd(sv[1], (int)a.fd) < 0 ? 2 : 0);
 	}
-	close(sv[1]);
 	f = send_fd(sv[0], heap_dev());
 	out("send=%s", errname(-f));
 	if (f == 0)

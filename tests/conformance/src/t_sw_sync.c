@@ -252,8 +252,19 @@ static void out_deadline(const char *label, int tl, int f)
 
 static void deadline_cases(void)
 {
+	/* deadlines set one after the other on the same fence */
+	static const struct {
+		const char *name;
+		__u64 ns;
+	} sets[] = {
+		{ "set-get", 5000000 },
+		{ "later-ignored", 9000000 },
+		{ "earlier-wins", 3000000 },
+		{ "zero", 0 },
+	};
 	struct sync_merge_data m;
 	int tl = tl_open(), t2, f, g, other, buf, stub;
+	size_t i;
 	__u64 ns;
 
 	if (tl < 0)
@@ -262,22 +273,12 @@ static void deadline_cases(void)
 	case_begin("sw_sync.deadline.none");
 	out_deadline("get", tl, f);
 	case_end();
-	case_begin("sw_sync.deadline.set-get");
-	out("set=%s", errname(-set_deadline(f, 5000000)));
-	out_deadline("get", tl, f);
-	case_end();
-	case_begin("sw_sync.deadline.later-ignored");
-	out("set=%s", errname(-set_deadline(f, 9000000)));
-	out_deadline("get", tl, f);
-	case_end();
-	case_begin("sw_sync.deadline.earlier-wins");
-	out("set=%s", errname(-set_deadline(f, 3000000)));
-	out_deadline("get", tl, f);
-	case_end();
-	case_begin("sw_sync.deadline.zero");
-	out("set=%s", errname(-set_deadline(f, 0)));
-	out_deadline("get", tl, f);
-	case_end();
+	for (i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
+		case_begin("sw_sync.deadline.%s", sets[i].name);
+		out("set=%s", errname(-set_deadline(f, sets[i].ns)));
+		out_deadline("get", tl, f);
+		case_end();
+	}
 	one_expect("sw_sync.deadline.get-input-nonzero",
 		   errname(-get_deadline(tl, f, 1, 0, &ns)), "EINVAL");
 	one("sw_sync.deadline.get-pad", errname(-get_deadline(tl, f, 0, 1, &ns)));
@@ -331,10 +332,7 @@ static void deadline_cases(void)
 
 static void timeline_fd_cases(void)
 {
-	static const struct {
-		const char *name;
-		unsigned long req;
-	} bad[] = {
+	static const struct ioctl_req bad[] = {
 		{ "nr3", _IOWR('W', 3, __u64) },
 		{ "nr9", _IO('W', 9) },
 		{ "inc-size8", _IOW('W', 1, __u64) },
@@ -343,20 +341,12 @@ static void timeline_fd_cases(void)
 		{ "dma-buf-sync", DMA_BUF_IOCTL_SYNC },
 		{ "legacy-1", CONFORM_LEGACY_SYNC_1 },
 	};
-	unsigned char arg[256];
 	char b[8];
-	size_t i;
 	int tl = tl_open();
 
 	if (tl < 0)
 		return;
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		memset(arg, 0, sizeof(arg));
-		case_begin("sw_sync.ioctl.%s", bad[i].name);
-		out("%s", res(ioctl(tl, bad[i].req, arg)));
-		expect("ENOTTY");
-		case_end();
-	}
+	enotty_cases("sw_sync.ioctl", tl, bad, sizeof(bad) / sizeof(bad[0]));
 	one("sw_sync.fd.read", val(read(tl, b, sizeof(b))));
 	one("sw_sync.fd.poll", poll_str(tl, POLLIN | POLLOUT));
 	close(tl);

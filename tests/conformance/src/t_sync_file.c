@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "conform.h"
@@ -67,6 +66,24 @@ static void info_call(const char *name, int fd, __u32 num, int array, __u32 flag
 	case_end();
 }
 
+/* "sync_file.info.<name>": the whole FILE_INFO of @fd */
+static void info_case(const char *name, int fd)
+{
+	case_begin("sync_file.info.%s", name);
+	out_info("i", fd);
+	case_end();
+}
+
+/* info_case(), then "<name>-count": the count-only call */
+static void info_state(const char *name, int fd)
+{
+	char count[64];
+
+	info_case(name, fd);
+	snprintf(count, sizeof(count), "%s-count", name);
+	info_call(count, fd, 0, 0, 0, 0, NULL);
+}
+
 static void info_cases(void)
 {
 	struct sync_file_info info;
@@ -98,13 +115,9 @@ static void info_cases(void)
 	out("name-changed=%d", strcmp(info.name, "garbage") != 0);
 	case_end();
 
-	case_begin("sync_file.info.pending");
-	out_info("i", f);
-	case_end();
+	info_case("pending", f);
 	tl_inc(tl, 1);
-	case_begin("sync_file.info.signaled");
-	out_info("i", f);
-	case_end();
+	info_case("signaled", f);
 	info_call("count-signaled", f, 0, 0, 0, 0, "ok n=1 st=1");
 	close(f);
 	close(tl);
@@ -126,19 +139,11 @@ static void info_cases(void)
 	info_call("two-num1", two, 1, 1, 0, 0, "EINVAL");
 	info_call("two-num2", two, 2, 1, 0, 0, NULL);
 	info_call("two-num3", two, 3, 1, 0, 0, NULL);
-	case_begin("sync_file.info.two-pending");
-	out_info("i", two);
-	case_end();
+	info_case("two-pending", two);
 	tl_inc(ta, 1);
-	case_begin("sync_file.info.two-first-signaled");
-	out_info("i", two);
-	case_end();
-	info_call("two-first-signaled-count", two, 0, 0, 0, 0, NULL);
+	info_state("two-first-signaled", two);
 	close(tb);
-	case_begin("sync_file.info.two-signaled-then-error");
-	out_info("i", two);
-	case_end();
-	info_call("two-signaled-then-error-count", two, 0, 0, 0, 0, NULL);
+	info_state("two-signaled-then-error", two);
 	close(two);
 	close(ta);
 
@@ -146,30 +151,18 @@ static void info_cases(void)
 	two = two_fence_file(&ta, &tb);
 	if (two >= 0) {
 		close(ta);
-		case_begin("sync_file.info.two-error-then-pending");
-		out_info("i", two);
-		case_end();
-		info_call("two-error-then-pending-count", two, 0, 0, 0, 0, NULL);
+		info_state("two-error-then-pending", two);
 		tl_inc(tb, 1);
-		case_begin("sync_file.info.two-error-then-signaled");
-		out_info("i", two);
-		case_end();
-		info_call("two-error-then-signaled-count", two, 0, 0, 0, 0, NULL);
+		info_state("two-error-then-signaled", two);
 		close(tb);
 		close(two);
 	}
 	two = two_fence_file(&ta, &tb);
 	if (two >= 0) {
 		close(tb);
-		case_begin("sync_file.info.two-pending-then-error");
-		out_info("i", two);
-		case_end();
-		info_call("two-pending-then-error-count", two, 0, 0, 0, 0, NULL);
+		info_state("two-pending-then-error", two);
 		close(ta);
-		case_begin("sync_file.info.two-both-error");
-		out_info("i", two);
-		case_end();
-		info_call("two-both-error-count", two, 0, 0, 0, 0, NULL);
+		info_state("two-both-error", two);
 		close(two);
 	}
 	/* once something waits, the container takes its members' errors */
@@ -215,22 +208,9 @@ static void poll_cases(void)
 	close(f);
 }
 
-static const char *ftype(mode_t m)
-{
-	switch (m & S_IFMT) {
-	case S_IFREG: return "reg";
-	case S_IFCHR: return "chr";
-	case 0: return "none";
-	default: return "other";
-	}
-}
-
 static void file_ops(void)
 {
-	static const struct {
-		const char *name;
-		unsigned long req;
-	} bad[] = {
+	static const struct ioctl_req bad[] = {
 		{ "legacy-1", CONFORM_LEGACY_SYNC_1 },
 		{ "legacy-2", CONFORM_LEGACY_SYNC_2 },
 		{ "legacy-wait", CONFORM_LEGACY_SYNC_WAIT },
@@ -245,23 +225,14 @@ static void file_ops(void)
 		{ "sw-sync-inc", CONFORM_SW_SYNC_INC },
 		{ "sw-sync-create", CONFORM_SW_SYNC_CREATE_FENCE },
 	};
-	unsigned char arg[256];
-	struct stat st;
 	char b[8];
-	size_t i;
 	void *m;
 	int tl = -1, f, d;
 
 	f = pending_fence(&tl);
 	if (f < 0)
 		return;
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		memset(arg, 0, sizeof(arg));
-		case_begin("sync_file.ioctl.%s", bad[i].name);
-		out("%s", res(ioctl(f, bad[i].req, arg)));
-		expect("ENOTTY");
-		case_end();
-	}
+	enotty_cases("sync_file.ioctl", f, bad, sizeof(bad) / sizeof(bad[0]));
 	one("sync_file.fd.mode", fd_mode(f));
 	one("sync_file.fd.read", val(read(f, b, sizeof(b))));
 	one("sync_file.fd.write", val(write(f, b, sizeof(b))));
@@ -271,11 +242,7 @@ static void file_ops(void)
 	if (m != MAP_FAILED)
 		munmap(m, PAGE);
 	case_begin("sync_file.fd.fstat");
-	if (fstat(f, &st) < 0)
-		out("%s", errname(errno));
-	else
-		out("type=%s perm=%03o size=%lld", ftype(st.st_mode), st.st_mode & 0777,
-		    (long long)st.st_size);
+	out_fstat(f);
 	case_end();
 	case_begin("sync_file.fd.fdinfo");
 	out("size=%s", fdinfo_field(f, "size") ? "present" : "none");

@@ -33,7 +33,20 @@ static int memfd_with(size_t size, int seals)
 	return fd;
 }
 
-/* one CREATE case: result, and for a new buffer its size and fd mode */
+/* end a create case: @fd (a new buffer or -errno), the buffer's size and fd mode */
+static void end_create(int fd, const char *spec)
+{
+	out("%s", fd < 0 ? errname(-fd) : "fd");
+	if (fd >= 0) {
+		out("size=%s mode=%s", val(lseek(fd, 0, SEEK_END)), fd_mode(fd));
+		close(fd);
+	}
+	if (spec)
+		expect(spec);
+	case_end();
+}
+
+/* one CREATE case */
 static void create_case(const char *name, int memfd, __u32 flags, __u64 offset, __u64 size,
 			const char *spec)
 {
@@ -43,14 +56,7 @@ static void create_case(const char *name, int memfd, __u32 flags, __u64 offset, 
 
 	case_begin("udmabuf.create.%s", name);
 	fd = ioctl(udmabuf_dev(), UDMABUF_CREATE, &c);
-	out("%s", fdres(fd));
-	if (fd >= 0) {
-		out("size=%s mode=%s", val(lseek(fd, 0, SEEK_END)), fd_mode(fd));
-		close(fd);
-	}
-	if (spec)
-		expect(spec);
-	case_end();
+	end_create(fd < 0 ? -errno : fd, spec);
 }
 
 static void create_args(void)
@@ -197,18 +203,8 @@ static int create_list(__u32 flags, __u32 count, const struct udmabuf_create_ite
 static void list_case(const char *name, __u32 flags, __u32 count,
 		      const struct udmabuf_create_item *items, unsigned int n, const char *spec)
 {
-	int fd;
-
 	case_begin("udmabuf.list.%s", name);
-	fd = create_list(flags, count, items, n);
-	out("%s", fd < 0 ? errname(-fd) : "fd");
-	if (fd >= 0) {
-		out("size=%s mode=%s", val(lseek(fd, 0, SEEK_END)), fd_mode(fd));
-		close(fd);
-	}
-	if (spec)
-		expect(spec);
-	case_end();
+	end_create(create_list(flags, count, items, n), spec);
 }
 
 /* fill page i of a memfd with byte tag+i */

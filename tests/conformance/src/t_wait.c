@@ -86,8 +86,9 @@ static void *wait_thread(void *arg)
 	return NULL;
 }
 
+/* start a thread that blocks on @fd: @events for poll and the like, @sync_flags for W_SYNC */
 static int start_waiter(struct waiter *w, enum wait_kind kind, int fd, short events,
-			atomic_int *signaled)
+			__u64 sync_flags, atomic_int *signaled)
 {
 	char c;
 
@@ -95,6 +96,7 @@ static int start_waiter(struct waiter *w, enum wait_kind kind, int fd, short eve
 	w->kind = kind;
 	w->fd = fd;
 	w->events = events;
+	w->sync_flags = sync_flags;
 	w->signaled = signaled;
 	if (pipe(w->ready) < 0)
 		return -errno;
@@ -131,7 +133,7 @@ static void sync_file_woken(enum wait_kind kind, int by_close)
 
 	case_begin("wait.sync_file.%s.%s", kind_name(kind), by_close ? "timeline-closed" : "inc");
 	f = pending_fence(&tl);
-	if (f < 0 || start_waiter(&w, kind, f, POLLIN, &sig) < 0) {
+	if (f < 0 || start_waiter(&w, kind, f, POLLIN, 0, &sig) < 0) {
 		case_broken("setup");
 	} else {
 		atomic_store(&sig, 1);
@@ -149,9 +151,13 @@ static void sync_file_woken(enum wait_kind kind, int by_close)
 	case_end();
 }
 
-/* a thread blocks on a dma-buf with a pending fence of @usage, for @events */
+/*
+ * A thread blocks on a dma-buf with a pending fence of @usage: for @events, or for
+ * DMA_BUF_IOCTL_SYNC with @sync_flags when @kind is W_SYNC.  A poll-like wait also shows the
+ * file count afterwards.
+ */
 static void dmabuf_woken(const struct exporter *ex, enum wait_kind kind, unsigned int usage,
-			 short events, const char *name)
+			 short events, __u64 sync_flags, const char *name)
 {
 	struct waiter w;
 	atomic_int sig = 0;
@@ -163,16 +169,15 @@ static void dmabuf_woken(const struct exporter *ex, enum wait_kind kind, unsigne
 		f = pending_fence(&tl);
 	if (f < 0 || import_fence(buf, f, usage) < 0) {
 		case_broken("setup");
+	} else if (start_waiter(&w, kind, buf, events, sync_flags, &sig) < 0) {
+		case_broken("thread");
 	} else {
-		if (start_waiter(&w, kind, buf, events, &sig) < 0) {
-			case_broken("thread");
-		} else {
-			atomic_store(&sig, 1);
-			tl_inc(tl, 1);
-			join_waiter(&w);
-			out("%s", w.result);
+		atomic_store(&sig, 1);
+		tl_inc(tl, 1);
+		join_waiter(&w);
+		out("%s", w.result);
+		if (kind != W_SYNC)
 			out("count=%s", fdinfo_field(buf, "count"));
-		}
 	}
 	xclose(f);
 	xclose(tl);
@@ -183,38 +188,7 @@ static void dmabuf_woken(const struct exporter *ex, enum wait_kind kind, unsigne
 static void dmabuf_sync_woken(const struct exporter *ex, unsigned int usage, __u64 flags,
 			      const char *name)
 {
-	struct waiter w;
-	atomic_int sig = 0;
-	int tl = -1, f = -1, buf;
-	char c;
-
-	memset(&w, 0, sizeof(w));
-	case_begin("wait.dmabuf.%s.sync.%s", ex->name, name);
-	buf = ex->make(BUF_SIZE);
-	if (buf >= 0)
-		f = pending_fence(&tl);
-	if (f < 0 || import_fence(buf, f, usage) < 0 || pipe(w.ready) < 0) {
-		case_broken("setup");
-	} else {
-		w.kind = W_SYNC;
-		w.fd = buf;
-		w.events = 0;
-		w.sync_flags = flags;
-		w.signaled = &sig;
-		if (pthread_create(&w.th, NULL, wait_thread, &w)) {
-			case_broken("thread");
-		} else {
-			(void)!read(w.ready[0], &c, 1);
-			atomic_store(&sig, 1);
-			tl_inc(tl, 1);
-			join_waiter(&w);
-			out("%s", w.result);
-		}
-	}
-	xclose(f);
-	xclose(tl);
-	xclose(buf);
-	case_end();
+	dmabuf_woken(ex, W_SYNC, usage, 0, flags, name);
 }
 
 #define N_WAITERS 4
@@ -228,7 +202,7 @@ static void many_waiters(void)
 	case_begin("wait.sync_file.poll.4-threads");
 	f = pending_fence(&tl);
 	for (i = 0; f >= 0 && i < N_WAITERS; i++, n++)
-		if (start_waiter(&w[i], i % 2 ? W_EPOLL : W_POLL, f, POLLIN, &sig) < 0)
+		if (start_waiter(&w[i], i % 2 ? W_EPOLL : W_POLL, f, POLLIN, 0, &sig) < 0)
 			break;
 	if (n < N_WAITERS)
 		case_broken("setup");
@@ -269,6 +243,16 @@ static void timeouts(void)
 	close(ep);
 	close(f);
 	close(tl);
+}
+
+/* one epoll_wait() on @ep with timeout 0: "<label>=<ready> ev=<events>" */
+static void out_epoll_wait(int ep, const char *label)
+{
+	struct epoll_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	out("%s=%s", label, val(epoll_wait(ep, &ev, 1, 0)));
+	out("ev=%#x", ev.events);
 }
 
 static void epoll_modes(void)
@@ -329,16 +313,10 @@ static void epoll_modes(void)
 		    epoll_ctl(ep, EPOLL_CTL_ADD, buf, &ev) < 0) {
 			case_broken("setup");
 		} else {
-			memset(&ev, 0, sizeof(ev));
-			out("pending=%s", val(epoll_wait(ep, &ev, 1, 0)));
-			out("ev=%#x", ev.events);
+			out_epoll_wait(ep, "pending");
 			tl_inc(bt, 1);
-			memset(&ev, 0, sizeof(ev));
-			out("first=%s", val(epoll_wait(ep, &ev, 1, 0)));
-			out("ev=%#x", ev.events);
-			memset(&ev, 0, sizeof(ev));
-			out("second=%s", val(epoll_wait(ep, &ev, 1, 0)));
-			out("ev=%#x", ev.events);
+			out_epoll_wait(ep, "first");
+			out_epoll_wait(ep, "second");
 		}
 		xclose(ep);
 		xclose(bf);
@@ -407,9 +385,9 @@ void t_wait(void)
 	many_waiters();
 	for (e = 0; e < n_exporters; e++) {
 		for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-			dmabuf_woken(&exporters[e], kinds[i], DMA_BUF_SYNC_WRITE, POLLIN,
+			dmabuf_woken(&exporters[e], kinds[i], DMA_BUF_SYNC_WRITE, POLLIN, 0,
 				     "in-write-fence");
-			dmabuf_woken(&exporters[e], kinds[i], DMA_BUF_SYNC_READ, POLLOUT,
+			dmabuf_woken(&exporters[e], kinds[i], DMA_BUF_SYNC_READ, POLLOUT, 0,
 				     "out-read-fence");
 		}
 		dmabuf_sync_woken(&exporters[e], DMA_BUF_SYNC_WRITE,

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "conform.h"
@@ -169,6 +170,20 @@ int export_fence(int buf, unsigned int flags)
 	return e.fd;
 }
 
+void enotty_cases(const char *prefix, int fd, const struct ioctl_req *v, size_t n)
+{
+	unsigned char arg[256];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		memset(arg, 0, sizeof(arg));
+		case_begin("%s.%s", prefix, v[i].name);
+		out("%s", res(ioctl(fd, v[i].req, arg)));
+		expect("ENOTTY");
+		case_end();
+	}
+}
+
 /* ---- sync_file info, normalized ---- */
 
 static const char *my_comm(void)
@@ -289,28 +304,34 @@ void out_info_short(const char *label, int fd)
 
 const char *poll_str(int fd, short events)
 {
+	static const struct {
+		short bit;
+		const char *name;
+	} bits[] = {
+		{ POLLIN, "|IN" },
+		{ POLLPRI, "|PRI" },
+		{ POLLOUT, "|OUT" },
+		{ POLLERR, "|ERR" },
+		{ POLLHUP, "|HUP" },
+		{ POLLNVAL, "|NVAL" },
+	};
 	static char ring[8][64];
 	static unsigned int pos;
 	struct pollfd p = { .fd = fd, .events = events };
 	char *s = ring[pos++ % 8];
 	int r = poll(&p, 1, 0);
+	short known = 0;
+	size_t i;
 
 	if (r < 0)
 		return errname(errno);
 	s[0] = 0;
-	if (p.revents & POLLIN)
-		strcat(s, "|IN");
-	if (p.revents & POLLPRI)
-		strcat(s, "|PRI");
-	if (p.revents & POLLOUT)
-		strcat(s, "|OUT");
-	if (p.revents & POLLERR)
-		strcat(s, "|ERR");
-	if (p.revents & POLLHUP)
-		strcat(s, "|HUP");
-	if (p.revents & POLLNVAL)
-		strcat(s, "|NVAL");
-	if (p.revents & ~(POLLIN | POLLPRI | POLLOUT | POLLERR | POLLHUP | POLLNVAL))
+	for (i = 0; i < sizeof(bits) / sizeof(bits[0]); i++) {
+		if (p.revents & bits[i].bit)
+			strcat(s, bits[i].name);
+		known |= bits[i].bit;
+	}
+	if (p.revents & ~known)
 		sprintf(s + strlen(s), "|0x%x", p.revents);
 	if (!s[0])
 		return "0";
@@ -378,6 +399,32 @@ void out_fdinfo(int fd)
 		else
 			out("%s=none", keys[i]);
 	}
+}
+
+const char *file_type(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG: return "reg";
+	case S_IFCHR: return "chr";
+	case S_IFDIR: return "dir";
+	case S_IFIFO: return "fifo";
+	case S_IFSOCK: return "sock";
+	case S_IFLNK: return "lnk";
+	case S_IFBLK: return "blk";
+	case 0: return "none";
+	default: return "other";
+	}
+}
+
+void out_fstat(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		out("%s", errname(errno));
+	else
+		out("type=%s perm=%03o size=%lld", file_type(st.st_mode), st.st_mode & 0777,
+		    (long long)st.st_size);
 }
 
 const char *fd_mode(int fd)
