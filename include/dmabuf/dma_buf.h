@@ -22,19 +22,15 @@
 #ifndef DMABUF_DMA_BUF_H
 #define DMABUF_DMA_BUF_H
 
+#include <dmabuf/api.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <dmabuf/fence.h>
 
-#ifdef __cplusplus
-extern "C" {
-#endif
-
-#ifndef DMABUF_API
-#define DMABUF_API __attribute__((visibility("default")))
-#endif
+DMABUF_BEGIN_DECLS
 
 struct dmabuf_resv;
 struct dmabuf_sync_file;
@@ -494,8 +490,6 @@ DMABUF_API int dmabuf_sg_table_alloc(unsigned int nents,
 /** dmabuf_sg_table_free() - free a table from dmabuf_sg_table_alloc(); NULL is a no-op. */
 DMABUF_API void dmabuf_sg_table_free(struct dmabuf_sg_table *table);
 
-#ifdef __cplusplus
-}
-#endif
+DMABUF_END_DECLS
 
 #endif /* DMABUF_DMA_BUF_H */

@@ -2,7 +2,9 @@
 /*
  * dmabuf/dmabuf.h - umbrella header: the whole libdmabuf core API.
  *
- * Include this, or only the headers of the objects you use.  The library
+ * Include this, or only the headers of the objects you use.  The Android
+ * libsync compatibility header, <dmabuf/libsync.h>, is not included: it
+ * defines libsync's own global names.  The library
  * is the Linux dma-buf object model in userspace; see libdmabuf(7).
  */
 #ifndef DMABUF_DMABUF_H
@@ -12,6 +14,7 @@
 #define DMABUF_VERSION_MINOR 1
 #define DMABUF_VERSION_MICRO 0
 
+#include <dmabuf/api.h>
 #include <dmabuf/list.h>
 #include <dmabuf/fault.h>
 #include <dmabuf/fence.h>

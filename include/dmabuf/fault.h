@@ -9,13 +9,9 @@
 #ifndef DMABUF_FAULT_H
 #define DMABUF_FAULT_H
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+#include <dmabuf/api.h>
 
-#ifndef DMABUF_API
-#define DMABUF_API __attribute__((visibility("default")))
-#endif
+DMABUF_BEGIN_DECLS
 
 /**
  * dmabuf_fault_inject_alloc() - in the calling thread, let the next @skip
@@ -30,8 +26,6 @@ DMABUF_API void dmabuf_fault_inject_alloc(unsigned int skip, unsigned int count)
  */
 DMABUF_API unsigned int dmabuf_fault_injected(void);
 
-#ifdef __cplusplus
-}
-#endif
+DMABUF_END_DECLS
 
 #endif /* DMABUF_FAULT_H */

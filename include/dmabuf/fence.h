@@ -17,20 +17,15 @@
 #ifndef DMABUF_FENCE_H
 #define DMABUF_FENCE_H
 
+#include <dmabuf/api.h>
+
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include <dmabuf/list.h>
 
-#ifdef __cplusplus
-extern "C" {
-#endif
-
-#ifndef DMABUF_API
-#define DMABUF_API __attribute__((visibility("default")))
-#endif
+DMABUF_BEGIN_DECLS
 
 /** Timeout value meaning "wait forever". Any negative timeout does. */
 #define DMABUF_TIMEOUT_INFINITE (-1LL)
@@ -113,8 +108,8 @@ struct dmabuf_fence {
 	pthread_mutex_t *lock;
 	uint64_t context;
 	uint64_t seqno;
-	atomic_ulong flags;
-	atomic_int refcount;
+	dmabuf_atomic_ulong flags;
+	dmabuf_atomic_int refcount;
 	int error;
 	int64_t timestamp_ns;
 	struct dmabuf_list cb_list;
@@ -296,8 +291,6 @@ DMABUF_API const char *dmabuf_fence_timeline_name(struct dmabuf_fence *fence);
 /** dmabuf_now_ns() - CLOCK_MONOTONIC now, in ns (the clock of all timestamps). */
 DMABUF_API int64_t dmabuf_now_ns(void);
 
-#ifdef __cplusplus
-}
-#endif
+DMABUF_END_DECLS
 
 #endif /* DMABUF_FENCE_H */

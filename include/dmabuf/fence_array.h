@@ -10,18 +10,14 @@
 #ifndef DMABUF_FENCE_ARRAY_H
 #define DMABUF_FENCE_ARRAY_H
 
+#include <dmabuf/api.h>
+
 #include <stdbool.h>
 #include <stdint.h>
 
 #include <dmabuf/fence.h>
 
-#ifdef __cplusplus
-extern "C" {
-#endif
-
-#ifndef DMABUF_API
-#define DMABUF_API __attribute__((visibility("default")))
-#endif
+DMABUF_BEGIN_DECLS
 
 /**
  * dmabuf_fence_array_create() - create a fence array.
@@ -72,8 +68,6 @@ DMABUF_API unsigned int dmabuf_fence_array_num_fences(struct dmabuf_fence *array
 DMABUF_API struct dmabuf_fence *dmabuf_fence_array_fence(struct dmabuf_fence *array,
 							 unsigned int i);
 
-#ifdef __cplusplus
-}
-#endif
+DMABUF_END_DECLS
 
 #endif /* DMABUF_FENCE_ARRAY_H */

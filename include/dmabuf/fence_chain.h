@@ -11,18 +11,14 @@
 #ifndef DMABUF_FENCE_CHAIN_H
 #define DMABUF_FENCE_CHAIN_H
 
+#include <dmabuf/api.h>
+
 #include <stdbool.h>
 #include <stdint.h>
 
 #include <dmabuf/fence.h>
 
-#ifdef __cplusplus
-extern "C" {
-#endif
-
-#ifndef DMABUF_API
-#define DMABUF_API __attribute__((visibility("default")))
-#endif
+DMABUF_BEGIN_DECLS
 
 /**
  * dmabuf_fence_chain_create() - create a chain link.
@@ -90,8 +86,6 @@ DMABUF_API struct dmabuf_fence *dmabuf_fence_chain_walk(struct dmabuf_fence *fen
 DMABUF_API int dmabuf_fence_chain_find_seqno(struct dmabuf_fence **pfence,
 					     uint64_t seqno);
 
-#ifdef __cplusplus
-}
-#endif
+DMABUF_END_DECLS
 
 #endif /* DMABUF_FENCE_CHAIN_H */

@@ -12,15 +12,11 @@
 #ifndef DMABUF_FENCE_UNWRAP_H
 #define DMABUF_FENCE_UNWRAP_H
 
+#include <dmabuf/api.h>
+
 #include <dmabuf/fence.h>
 
-#ifdef __cplusplus
-extern "C" {
-#endif
-
-#ifndef DMABUF_API
-#define DMABUF_API __attribute__((visibility("default")))
-#endif
+DMABUF_BEGIN_DECLS
 
 /**
  * struct dmabuf_fence_unwrap - cursor of an unwrap iteration.
@@ -91,8 +87,6 @@ DMABUF_API int dmabuf_fence_merge(unsigned int num_fences,
 				  struct dmabuf_fence *const *fences,
 				  struct dmabuf_fence **out);
 
-#ifdef __cplusplus
-}
-#endif
+DMABUF_END_DECLS
 
 #endif /* DMABUF_FENCE_UNWRAP_H */

@@ -12,17 +12,13 @@
 #ifndef DMABUF_HEAP_H
 #define DMABUF_HEAP_H
 
+#include <dmabuf/api.h>
+
 #include <stdint.h>
 
 #include <dmabuf/dma_buf.h>
 
-#ifdef __cplusplus
-extern "C" {
-#endif
-
-#ifndef DMABUF_API
-#define DMABUF_API __attribute__((visibility("default")))
-#endif
+DMABUF_BEGIN_DECLS
 
 struct dmabuf_heap;
 
@@ -84,8 +80,6 @@ DMABUF_API int dmabuf_heap_alloc(struct dmabuf_heap *heap, uint64_t len,
 				 uint32_t fd_flags, uint64_t heap_flags,
 				 struct dmabuf_buf **out);
 
-#ifdef __cplusplus
-}
-#endif
+DMABUF_END_DECLS
 
 #endif /* DMABUF_HEAP_H */

@@ -35,6 +35,8 @@
 #ifndef DMABUF_RESV_H
 #define DMABUF_RESV_H
 
+#include <dmabuf/api.h>
+
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -42,13 +44,7 @@
 #include <dmabuf/fence.h>
 #include <dmabuf/ww_mutex.h>
 
-#ifdef __cplusplus
-extern "C" {
-#endif
-
-#ifndef DMABUF_API
-#define DMABUF_API __attribute__((visibility("default")))
-#endif
+DMABUF_BEGIN_DECLS
 
 /**
  * enum dmabuf_resv_usage - how a fence uses the buffer, in increasing order.
@@ -330,8 +326,6 @@ DMABUF_API int dmabuf_resv_copy_fences(struct dmabuf_resv *dst,
  */
 DMABUF_API unsigned int dmabuf_resv_num_fences(struct dmabuf_resv *obj);
 
-#ifdef __cplusplus
-}
-#endif
+DMABUF_END_DECLS
 
 #endif /* DMABUF_RESV_H */

@@ -21,18 +21,14 @@
 #ifndef DMABUF_SW_SYNC_H
 #define DMABUF_SW_SYNC_H
 
+#include <dmabuf/api.h>
+
 #include <stdbool.h>
 #include <stdint.h>
 
 #include <dmabuf/fence.h>
 
-#ifdef __cplusplus
-extern "C" {
-#endif
-
-#ifndef DMABUF_API
-#define DMABUF_API __attribute__((visibility("default")))
-#endif
+DMABUF_BEGIN_DECLS
 
 struct dmabuf_sw_timeline;
 
@@ -101,8 +97,6 @@ DMABUF_API int dmabuf_sw_sync_get_deadline(struct dmabuf_fence *fence,
 /** dmabuf_fence_is_sw_sync() - true if @fence is a point of a sw_sync timeline. */
 DMABUF_API bool dmabuf_fence_is_sw_sync(struct dmabuf_fence *fence);
 
-#ifdef __cplusplus
-}
-#endif
+DMABUF_END_DECLS
 
 #endif /* DMABUF_SW_SYNC_H */

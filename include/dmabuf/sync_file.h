@@ -16,19 +16,15 @@
 #ifndef DMABUF_SYNC_FILE_H
 #define DMABUF_SYNC_FILE_H
 
+#include <dmabuf/api.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <dmabuf/fence.h>
 
-#ifdef __cplusplus
-extern "C" {
-#endif
-
-#ifndef DMABUF_API
-#define DMABUF_API __attribute__((visibility("default")))
-#endif
+DMABUF_BEGIN_DECLS
 
 /** Size of every name buffer of the uAPI (31 characters and a NUL). */
 #define DMABUF_SYNC_NAME_LEN 32
@@ -191,8 +187,6 @@ DMABUF_API bool dmabuf_sync_file_poll(struct dmabuf_sync_file *sf);
 DMABUF_API int dmabuf_sync_file_set_deadline(struct dmabuf_sync_file *sf,
 					     int64_t deadline_ns);
 
-#ifdef __cplusplus
-}
-#endif
+DMABUF_END_DECLS
 
 #endif /* DMABUF_SYNC_FILE_H */

@@ -19,17 +19,13 @@
 #ifndef DMABUF_UDMABUF_H
 #define DMABUF_UDMABUF_H
 
+#include <dmabuf/api.h>
+
 #include <stdint.h>
 
 #include <dmabuf/dma_buf.h>
 
-#ifdef __cplusplus
-extern "C" {
-#endif
-
-#ifndef DMABUF_API
-#define DMABUF_API __attribute__((visibility("default")))
-#endif
+DMABUF_BEGIN_DECLS
 
 /** The buffer's fd is close-on-exec (O_CLOEXEC in dmabuf_buf_flags()). */
 #define DMABUF_UDMABUF_FLAGS_CLOEXEC 0x01
@@ -83,8 +79,6 @@ DMABUF_API int dmabuf_udmabuf_create_list(uint32_t flags, uint32_t count,
 					  const struct dmabuf_udmabuf_item *items,
 					  struct dmabuf_buf **out);
 
-#ifdef __cplusplus
-}
-#endif
+DMABUF_END_DECLS
 
 #endif /* DMABUF_UDMABUF_H */

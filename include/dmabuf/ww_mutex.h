@@ -68,17 +68,12 @@
 #ifndef DMABUF_WW_MUTEX_H
 #define DMABUF_WW_MUTEX_H
 
-#include <stdatomic.h>
+#include <dmabuf/api.h>
+
 #include <stdbool.h>
 #include <stdint.h>
 
-#ifdef __cplusplus
-extern "C" {
-#endif
-
-#ifndef DMABUF_API
-#define DMABUF_API __attribute__((visibility("default")))
-#endif
+DMABUF_BEGIN_DECLS
 
 /**
  * struct dmabuf_ww_class - a family of ww_mutexes that may be locked
@@ -87,7 +82,7 @@ extern "C" {
  * @name: name for diagnostics.
  */
 struct dmabuf_ww_class {
-	atomic_uint_least64_t stamp;
+	dmabuf_atomic_u64 stamp;
 	const char *name;
 };
 
@@ -117,7 +112,7 @@ struct dmabuf_ww_acquire_ctx {
  * @ctx: the holder's acquire context (only accessed by the holder).
  */
 struct dmabuf_ww_mutex {
-	atomic_uint_least64_t state;
+	dmabuf_atomic_u64 state;
 	struct dmabuf_ww_class *ww_class;
 	struct dmabuf_ww_acquire_ctx *ctx;
 };
@@ -211,8 +206,6 @@ DMABUF_API void dmabuf_ww_mutex_unlock(struct dmabuf_ww_mutex *lock);
  */
 DMABUF_API bool dmabuf_ww_mutex_is_locked(struct dmabuf_ww_mutex *lock);
 
-#ifdef __cplusplus
-}
-#endif
+DMABUF_END_DECLS
 
 #endif /* DMABUF_WW_MUTEX_H */
