@@ -65,5 +65,7 @@ check-tsan: build-tsan/build.ninja
 clean:
 	rm -rf $(BUILD) build-asan build-tsan
 
-# check-kernel and check-conformance (the uAPI conformance suite)
+# check-kernel and check-conformance (the uAPI conformance suite), and
+# check-kernel-api (the fd-level API on the real kernel)
 -include mk/conformance.mk
+-include mk/api.mk

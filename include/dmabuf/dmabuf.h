@@ -28,5 +28,6 @@
 #include <dmabuf/heap.h>
 #include <dmabuf/udmabuf.h>
 #include <dmabuf/sw_sync.h>
+#include <dmabuf/fd.h>
 
 #endif /* DMABUF_DMABUF_H */

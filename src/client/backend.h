@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * backend.h - the seam between the fd-level API (fd.c) and its backends; not installed.
+ *
+ * fd.c checks what does not depend on the backend, then calls one op.  Every op returns what
+ * the public function returns (a descriptor or 0, else a negative errno) and gets its
+ * arguments as the public function got them, except where noted.
+ */
+#ifndef DMABUF_CLIENT_BACKEND_H
+#define DMABUF_CLIENT_BACKEND_H
+
+#include <stdint.h>
+
+#include <dmabuf/fd.h>
+
+/**
+ * struct dmabuf_fd_ops - one backend.
+ * @name: "kernel" or "broker".
+ * @buf_wait: wait for @events (POLLIN or POLLOUT) on a dma-buf.
+ * @sync_wait: wait for a sync_file to signal.
+ * @sync_merge: @name is never NULL.
+ * @sw_fence_create: @name is never NULL.
+ * The others: as the public function of the same name.
+ */
+struct dmabuf_fd_ops {
+	const char *name;
+	int (*heap_alloc)(const char *heap, uint64_t len, unsigned int fd_flags,
+			  uint64_t heap_flags);
+	int (*udmabuf_create)(int memfd, uint64_t offset, uint64_t size, unsigned int flags);
+	int (*udmabuf_create_list)(const struct dmabuf_fd_udmabuf_item *items,
+				   unsigned int count, unsigned int flags);
+	int (*buf_sync)(int fd, uint64_t flags);
+	int (*buf_set_name)(int fd, const char *name);
+	int (*buf_export_sync_file)(int fd, unsigned int flags);
+	int (*buf_import_sync_file)(int fd, unsigned int flags, int sync_fd);
+	int (*buf_map_info)(int fd, uint64_t *map_info);
+	int (*buf_wait)(int fd, short events, int64_t timeout_ns);
+	int (*sync_merge)(const char *name, int fd1, int fd2);
+	int (*sync_file_info)(int fd, struct dmabuf_fd_sync_file_info *info);
+	int (*sync_wait)(int fd, int64_t timeout_ns);
+	int (*sync_set_deadline)(int fd, uint64_t deadline_ns);
+	int (*sw_timeline_create)(unsigned int fd_flags);
+	int (*sw_fence_create)(int tl, uint32_t value, const char *name);
+	int (*sw_timeline_inc)(int tl, uint32_t count);
+	int (*sw_get_deadline)(int tl, int fence_fd, uint64_t *deadline_ns);
+};
+
+/* The kernel's drivers (kernel.c). */
+extern const struct dmabuf_fd_ops dmabuf_fd_kernel_ops;
+/* dmabufd (broker.c): every op fails with -ENOSYS until the broker exists. */
+extern const struct dmabuf_fd_ops dmabuf_fd_broker_ops;
+
+/* The process's backend, chosen at the first call (backend.c). */
+const struct dmabuf_fd_ops *dmabuf_fd_backend(void);
+
+/*
+ * Wait for @events on @fd with poll(), retrying on EINTR until @timeout_ns (negative: no
+ * limit) has passed: 0 ready, -ETIME, -EBADF (POLLNVAL), -EINVAL (POLLERR or POLLHUP without
+ * @events), or -errno of ppoll().  Shared by backends whose descriptors are pollable.
+ */
+int dmabuf_fd_poll(int fd, short events, int64_t timeout_ns);
+
+#endif /* DMABUF_CLIENT_BACKEND_H */

@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: MIT
+/*
+ * fd.c - the fd-level API (include/dmabuf/fd.h): checks that do not depend on the backend,
+ * then one call into the process's backend.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+
+#include <dmabuf/fd.h>
+
+#include "backend.h"
+#include "../core/internal.h"
+
+/* the process's backend */
+static inline const struct dmabuf_fd_ops *ops(void)
+{
+	return dmabuf_fd_backend();
+}
+
+const char *dmabuf_fd_backend_name(void)
+{
+	return ops()->name;
+}
+
+/* A heap name is one path component of /dev/dma_heap. */
+static bool heap_name_valid(const char *heap)
+{
+	return heap[0] && strcmp(heap, ".") && strcmp(heap, "..") && !strchr(heap, '/');
+}
+
+int dmabuf_fd_heap_alloc(const char *heap, uint64_t len, unsigned int fd_flags,
+				    uint64_t heap_flags)
+{
+	if (!heap)
+		return -EINVAL;
+	if (!heap_name_valid(heap))
+		return -ENOENT;
+	return ops()->heap_alloc(heap, len, fd_flags, heap_flags);
+}
+
+int dmabuf_fd_udmabuf_create(int memfd, uint64_t offset, uint64_t size,
+					unsigned int flags)
+{
+	return ops()->udmabuf_create(memfd, offset, size, flags);
+}
+
+int dmabuf_fd_udmabuf_create_list(const struct dmabuf_fd_udmabuf_item *items,
+					     unsigned int count, unsigned int flags)
+{
+	return ops()->udmabuf_create_list(items, count, flags);
+}
+
+int dmabuf_fd_buf_sync(int fd, uint64_t flags)
+{
+	if (fd < 0)
+		return -EBADF;
+	return ops()->buf_sync(fd, flags);
+}
+
+int dmabuf_fd_buf_set_name(int fd, const char *name)
+{
+	if (fd < 0)
+		return -EBADF;
+	return ops()->buf_set_name(fd, name);
+}
+
+int dmabuf_fd_buf_export_sync_file(int fd, unsigned int flags)
+{
+	if (fd < 0)
+		return -EBADF;
+	return ops()->buf_export_sync_file(fd, flags);
+}
+
+int dmabuf_fd_buf_import_sync_file(int fd, unsigned int flags, int sync_fd)
+{
+	if (fd < 0)
+		return -EBADF;
+	return ops()->buf_import_sync_file(fd, flags, sync_fd);
+}
+
+int dmabuf_fd_buf_map_info(int fd, uint64_t *map_info)
+{
+	if (!map_info)
+		return -EFAULT;
+	if (fd < 0)
+		return -EBADF;
+	return ops()->buf_map_info(fd, map_info);
+}
+
+int dmabuf_fd_buf_wait(int fd, unsigned int flags, int64_t timeout_ns)
+{
+	if (!flags || (flags & ~DMABUF_FD_SYNC_RW))
+		return -EINVAL;
+	if (fd < 0)
+		return -EBADF;
+	/* a reader waits for the writers (POLLIN), a writer for everybody (POLLOUT) */
+	return ops()->buf_wait(fd, flags & DMABUF_FD_SYNC_WRITE ? POLLOUT : POLLIN, timeout_ns);
+}
+
+int dmabuf_fd_sync_merge(const char *name, int fd1, int fd2)
+{
+	if (fd1 < 0)
+		return -EBADF;
+	return ops()->sync_merge(name ? name : "", fd1, fd2);
+}
+
+int dmabuf_fd_sync_file_info(int fd, struct dmabuf_fd_sync_file_info *info)
+{
+	if (fd < 0)
+		return -EBADF;
+	return ops()->sync_file_info(fd, info);
+}
+
+int dmabuf_fd_sync_info(int fd, struct dmabuf_fd_sync_info **info)
+{
+	struct dmabuf_fd_sync_file_info raw = { 0 };
+	struct dmabuf_fd_sync_info *res;
+	const struct dmabuf_fd_ops *b;
+	int ret;
+
+	if (!info)
+		return -EFAULT;
+	if (fd < 0)
+		return -EBADF;
+	b = ops();
+	ret = b->sync_file_info(fd, &raw);
+	if (ret)
+		return ret;
+	res = dmabuf_calloc(1, sizeof(*res) + raw.num_fences * sizeof(res->fences[0]));
+	if (!res)
+		return -ENOMEM;
+	/* a sync_file's fence never changes, so the count stays right */
+	raw.sync_fence_info = (uint64_t)(uintptr_t)res->fences;
+	ret = b->sync_file_info(fd, &raw);
+	if (ret) {
+		dmabuf_free(res);
+		return ret;
+	}
+	memcpy(res->name, raw.name, sizeof(res->name));
+	res->name[sizeof(res->name) - 1] = '\0';
+	res->status = raw.status;
+	res->num_fences = raw.num_fences;
+	*info = res;
+	return 0;
+}
+
+void dmabuf_fd_sync_info_free(struct dmabuf_fd_sync_info *info)
+{
+	dmabuf_free(info);
+}
+
+int dmabuf_fd_sync_wait(int fd, int64_t timeout_ns)
+{
+	if (fd < 0)
+		return -EBADF;
+	return ops()->sync_wait(fd, timeout_ns);
+}
+
+int dmabuf_fd_sync_set_deadline(int fd, uint64_t deadline_ns)
+{
+	if (fd < 0)
+		return -EBADF;
+	return ops()->sync_set_deadline(fd, deadline_ns);
+}
+
+int dmabuf_fd_sw_timeline_create(unsigned int fd_flags)
+{
+	if (fd_flags & ~(unsigned int)O_CLOEXEC)
+		return -EINVAL;
+	return ops()->sw_timeline_create(fd_flags);
+}
+
+int dmabuf_fd_sw_fence_create(int tl, uint32_t value, const char *name)
+{
+	if (tl < 0)
+		return -EBADF;
+	return ops()->sw_fence_create(tl, value, name ? name : "");
+}
+
+int dmabuf_fd_sw_timeline_inc(int tl, uint32_t count)
+{
+	if (tl < 0)
+		return -EBADF;
+	return ops()->sw_timeline_inc(tl, count);
+}
+
+int dmabuf_fd_sw_get_deadline(int tl, int fence_fd, uint64_t *deadline_ns)
+{
+	if (!deadline_ns)
+		return -EFAULT;
+	if (tl < 0)
+		return -EBADF;
+	return ops()->sw_get_deadline(tl, fence_fd, deadline_ns);
+}
