@@ -56,6 +56,13 @@ DMABUF_API struct dmabuf_fence *dmabuf_fence_unwrap_next(struct dmabuf_fence_unw
 DMABUF_API void dmabuf_fence_unwrap_end(struct dmabuf_fence_unwrap *cursor);
 
 /**
+ * dmabuf_fence_unwrap_count() - the number of leaf fences of @head (what
+ * dmabuf_fence_unwrap_for_each() visits; a plain fence is one leaf).
+ * @head: a fence, array or chain; NULL has none.
+ */
+DMABUF_API unsigned int dmabuf_fence_unwrap_count(struct dmabuf_fence *head);
+
+/**
  * dmabuf_fence_unwrap_for_each() - loop over every leaf fence of @head.
  * @fence: loop variable (struct dmabuf_fence *), borrowed in each pass.
  * @cursor: struct dmabuf_fence_unwrap * for the iteration state.

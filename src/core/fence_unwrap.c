@@ -64,6 +64,17 @@ void dmabuf_fence_unwrap_end(struct dmabuf_fence_unwrap *cursor)
 	cursor->index = 0;
 }
 
+unsigned int dmabuf_fence_unwrap_count(struct dmabuf_fence *head)
+{
+	struct dmabuf_fence_unwrap cursor;
+	struct dmabuf_fence *leaf;
+	unsigned int n = 0;
+
+	dmabuf_fence_unwrap_for_each(leaf, &cursor, head)
+		n++;
+	return n;
+}
+
 /* Signal time of @fence, which has signaled (now if not yet recorded). */
 static int64_t leaf_timestamp(struct dmabuf_fence *fence)
 {

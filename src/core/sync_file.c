@@ -134,17 +134,6 @@ static int fill_fence_info(struct dmabuf_fence *fence,
 	return info->status;
 }
 
-static unsigned int count_leaves(struct dmabuf_fence *head)
-{
-	struct dmabuf_fence_unwrap cursor;
-	struct dmabuf_fence *leaf;
-	unsigned int n = 0;
-
-	dmabuf_fence_unwrap_for_each(leaf, &cursor, head)
-		n++;
-	return n;
-}
-
 int dmabuf_sync_file_get_info(struct dmabuf_sync_file *sf,
 			      struct dmabuf_sync_file_info *info,
 			      struct dmabuf_sync_fence_info *fences)
@@ -161,7 +150,7 @@ int dmabuf_sync_file_get_info(struct dmabuf_sync_file *sf,
 	if (info->flags || info->pad)
 		return -EINVAL;
 
-	count = count_leaves(sf->fence);
+	count = dmabuf_fence_unwrap_count(sf->fence);
 	if (!info->num_fences) {
 		/* Only the count: the status is the fence's own. */
 		status = dmabuf_fence_get_status(sf->fence);

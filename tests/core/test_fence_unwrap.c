@@ -61,6 +61,8 @@ static bool visits_exactly(struct dmabuf_fence *head, struct dmabuf_fence **want
 	for (unsigned int i = 0; i < n; i++)
 		good = good && seen[i] == 1;
 	free(seen);
+	/* the count is what an iteration visits */
+	good = good && dmabuf_fence_unwrap_count(head) == visits;
 	return good && visits == n && cursor.chain == NULL;
 }
 
@@ -72,6 +74,7 @@ static void test_plain(void)
 	ok(visits_exactly(f, &f, 1, NULL), "a plain fence is its own only leaf");
 	is_int(refs(f), 1, "iteration left the reference count alone");
 	ok(!dmabuf_fence_unwrap_first(NULL, &cursor), "NULL head: no leaf");
+	is_int(dmabuf_fence_unwrap_count(NULL), 0, "NULL head: count 0");
 	ok(!dmabuf_fence_unwrap_next(&cursor), "next after the end: NULL");
 	ok(!dmabuf_fence_unwrap_first(f, NULL), "NULL cursor: NULL");
 	dmabuf_fence_signal(f);
