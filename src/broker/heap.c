@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: MIT
+/*
+ * heap.c - dma-buf heaps in the broker (DMA_HEAP_IOCTL_ALLOC): a table of heaps by name.
+ *
+ * Each heap is a core struct dmabuf_heap, so dmabuf_heap_alloc() checks the arguments as the
+ * kernel does.  Its allocate op exports a core buffer that holds no memory: the memory is a
+ * sealed memfd, created here and given away to the client (zero-copy), never kept.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <dmabuf/heap.h>
+
+#include "dmabufd.h"
+#include "log.h"
+#include "internal.h"
+
+/* The exporter of broker heap buffers: the core object carries the sync state only. */
+static int nomem_map(struct dmabuf_attachment *att, enum dmabuf_data_direction dir,
+		     struct dmabuf_sg_table **out)
+{
+	return -EOPNOTSUPP;	/* the broker never attaches devices */
+}
+
+static void nomem_unmap(struct dmabuf_attachment *att, struct dmabuf_sg_table *table,
+			enum dmabuf_data_direction dir)
+{
+}
+
+static void nomem_release(struct dmabuf_buf *buf)
+{
+}
+
+/* No begin/end_cpu_access: cached coherent memory, and an END without START is fine. */
+static const struct dmabuf_buf_ops system_buf_ops = {
+	.map_attachment = nomem_map,
+	.unmap_attachment = nomem_unmap,
+	.release = nomem_release,
+};
+
+/* An allocation the machine could never satisfy fails up front, as the kernel's would. */
+static bool too_large(uint64_t len)
+{
+	return dmabufd.phys_pages && len / dmabuf_page_size() > dmabufd.phys_pages;
+}
+
+static int system_allocate(struct dmabuf_heap *heap, uint64_t len, uint32_t fd_flags,
+			   uint64_t heap_flags, struct dmabuf_buf **out)
+{
+	struct dmabuf_export_info info = {
+		.exp_name = "system",
+		.ops = &system_buf_ops,
+		.size = len,
+		.flags = (int)fd_flags,
+		.map_info = DMABUF_MAP_COHERENT_CACHED,
+	};
+
+	if (too_large(len) || len > (uint64_t)INT64_MAX)
+		return -ENOMEM;
+	return dmabuf_buf_export(&info, out);
+}
+
+static const struct dmabuf_heap_ops system_heap_ops = {
+	.allocate = system_allocate,
+};
+
+void dmabufd_heaps_init(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES);
+
+	dmabufd.phys_pages = pages > 0 ? (uint64_t)pages : 0;
+}
+
+/* The memory of a @len-byte buffer: a zero-filled memfd that can never change size. */
+static int system_memfd(uint64_t len)
+{
+	int fd, ret;
+
+	fd = memfd_create("dmabuf-system", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)len) ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)) {
+		ret = (errno == EFBIG || errno == EINVAL) ? -ENOMEM : -errno;
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+/*
+ * A heap of the broker: the core heap (name, allocate op) and how its buffers get memory.
+ * @memory: a memfd of @len bytes to hand out, or a negative errno.
+ * @sync_local: its SYNC brackets need no broker while the buffer is idle.
+ */
+struct broker_heap {
+	struct dmabuf_heap core;
+	int (*memory)(uint64_t len);
+	bool sync_local;
+};
+
+/* The heaps, by name: /dev/dma_heap/<name> of the kernel. */
+static struct broker_heap heaps[] = {
+	{
+		.core = { .name = "system", .ops = &system_heap_ops },
+		.memory = system_memfd,
+		.sync_local = true,
+	},
+};
+
+static struct broker_heap *heap_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(heaps) / sizeof(heaps[0]); i++)
+		if (!strcmp(heaps[i].core.name, name))
+			return &heaps[i];
+	return NULL;
+}
+
+int dmabufd_op_heap_alloc(struct dmabufd_req *req)
+{
+	const struct dmabufd_msg *msg = req->msg;
+	struct broker_heap *heap;
+	struct dmabuf_buf *core;
+	int memfd, ret;
+
+	/* opening /dev/dma_heap/<name> fails first */
+	heap = heap_find(msg->name);
+	if (!heap)
+		return -ENOENT;
+	/* the uAPI's fd_flags word is 32 bits wide */
+	if (msg->arg[1] > UINT32_MAX)
+		return -EINVAL;
+	ret = dmabuf_heap_alloc(&heap->core, msg->arg[0], (uint32_t)msg->arg[1], msg->arg[2],
+				&core);
+	if (ret)
+		return ret;
+	memfd = heap->memory(dmabuf_buf_size(core));
+	if (memfd < 0) {
+		dmabuf_buf_put(core);
+		return memfd;
+	}
+	/* O_ACCMODE itself (3) is accepted too, as the kernel does */
+	return dmabufd_buf_publish(req, core, memfd, (int)(msg->arg[1] & O_ACCMODE),
+				   heap->sync_local, NULL);
+}

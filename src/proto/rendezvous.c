@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: MIT
+/* rendezvous.c - where a user's dmabufd listens (see rendezvous.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "rendezvous.h"
+
+#define SOCKET_NAME "dmabufd.sock"
+
+static int fmt(char *buf, size_t len, const char *f, const char *a, unsigned long b)
+{
+	int n = a ? snprintf(buf, len, f, a) : snprintf(buf, len, f, b);
+
+	if (n < 0 || (size_t)n >= len || (size_t)n >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int dmabufd_socket_path(char *buf, size_t len)
+{
+	const char *env = getenv("DMABUFD_SOCKET");
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+
+	if (env && env[0])
+		return fmt(buf, len, "%s", env, 0);
+	if (xdg && xdg[0] == '/')
+		return fmt(buf, len, "%s/dmabuf/" SOCKET_NAME, xdg, 0);
+	return fmt(buf, len, "/tmp/dmabuf-%lu/" SOCKET_NAME, NULL, (unsigned long)getuid());
+}
+
+int dmabufd_socket_dir_prepare(const char *sock_path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct stat st;
+	char *slash;
+
+	if (strlen(sock_path) >= sizeof(dir))
+		return -ENAMETOOLONG;
+	strcpy(dir, sock_path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		return 0;	/* relative to the working directory: the caller's choice */
+	if (slash == dir)
+		return 0;
+	*slash = '\0';
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return -errno;
+	if (lstat(dir, &st))
+		return -errno;
+	if (!S_ISDIR(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 022))
+		return -EPERM;
+	return 0;
+}
+
+int dmabufd_sibling_path(const char *sock_path, const char *suffix, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s%s", sock_path, suffix);
+
+	return (n < 0 || (size_t)n >= len) ? -ENAMETOOLONG : 0;
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rendezvous.h - where a user's dmabufd listens; shared by the broker and its clients.
+ *
+ * The socket is $DMABUFD_SOCKET when set (tests, private brokers), else
+ * $XDG_RUNTIME_DIR/dmabuf/dmabufd.sock, else /tmp/dmabuf-$UID/dmabufd.sock.  Its directory
+ * is the user's own, mode 0700; a directory owned by someone else or open to others is
+ * refused, so nobody can put a socket where a client will look for its broker.
+ */
+#ifndef DMABUFD_RENDEZVOUS_H
+#define DMABUFD_RENDEZVOUS_H
+
+#include <stddef.h>
+
+/*
+ * The socket path into @buf (@len bytes, at most sizeof(sun_path) is usable).
+ * Returns 0 or -ENAMETOOLONG.
+ */
+int dmabufd_socket_path(char *buf, size_t len);
+
+/*
+ * Make sure the directory of @sock_path exists (created 0700 if missing) and is safe: owned
+ * by the caller's uid, a directory, not writable by group or others.  Returns 0, -EPERM
+ * (unsafe), or the error of mkdir()/lstat().
+ */
+int dmabufd_socket_dir_prepare(const char *sock_path);
+
+/* The lock file next to @sock_path with suffix @suffix, into @buf.  0 or -ENAMETOOLONG. */
+int dmabufd_sibling_path(const char *sock_path, const char *suffix, char *buf, size_t len);
+
+#endif /* DMABUFD_RENDEZVOUS_H */
