@@ -9,9 +9,16 @@
  * A backend carries the calls out:
  *  - "kernel": the running kernel's drivers (/dev/dma_heap/<heap>, /dev/udmabuf, the sw_sync
  *    debugfs file or /dev/sw_sync); the calls are the uAPI calls themselves.
- *  - "broker": dmabufd, the broker that plays the kernel where no driver exists.  Not written
- *    yet: until it is, every call on it fails with -ENOSYS (argument checks made before the
- *    backend is reached still apply, see each function).
+ *  - "broker": dmabufd, the broker that plays the kernel where no driver exists.  The library
+ *    connects to the user's dmabufd at the first call and starts one if none runs ($DMABUFD,
+ *    else the installed dmabufd, else "dmabufd" from $PATH; its socket is $DMABUFD_SOCKET,
+ *    else $XDG_RUNTIME_DIR/dmabuf/dmabufd.sock, else /tmp/dmabuf-$UID/dmabufd.sock).  Its
+ *    dma-bufs are memfds, its sync_files and timelines pipes.  When no broker can be reached
+ *    every call that needs it fails with -ENOTCONN (and the library says why on stderr, once);
+ *    a broker that went away is reconnected to (or restarted) at the next call.  A forked child
+ *    makes its own connection.  On the broker, plain mmap() of a udmabuf descriptor does not
+ *    show the memfd's pages (a memfd cannot alias another one's): map dma-bufs with
+ *    dmabuf_fd_buf_mmap(), or run the program under dmabuf-run.
  * The backend is chosen once per process, at the first call: LIBDMABUF_BACKEND=kernel or
  * =broker forces one; otherwise (unset or any other value) "kernel" when /dev/dma_heap/system
  * can be opened, else "broker".  One backend serves the whole process because descriptors of
@@ -25,6 +32,7 @@
 
 #include <dmabuf/api.h>
 
+#include <stddef.h>
 #include <stdint.h>
 
 DMABUF_BEGIN_DECLS
@@ -227,7 +235,11 @@ DMABUF_API int dmabuf_fd_buf_import_sync_file(int fd, unsigned int flags, int sy
  *
  * Checked before the backend: @map_info NULL → -EFAULT; @fd negative → -EBADF.
  *
- * Return: 0, or -ENOTTY (a kernel without the proposal: every upstream kernel), -EBADF.
+ * The broker answers it (libdmabuf's addition): the system heap's and udmabuf's buffers are
+ * DMABUF_FD_MAP_COHERENT_CACHED.
+ *
+ * Return: 0, or -ENOTTY (a kernel without the proposal: every upstream kernel; a descriptor
+ * that is not a dma-buf), -EBADF.
  */
 DMABUF_API int dmabuf_fd_buf_map_info(int fd, uint64_t *map_info);
 
@@ -245,6 +257,31 @@ DMABUF_API int dmabuf_fd_buf_map_info(int fd, uint64_t *map_info);
  * an error condition instead), -ENOMEM.
  */
 DMABUF_API int dmabuf_fd_buf_wait(int fd, unsigned int flags, int64_t timeout_ns);
+
+/**
+ * dmabuf_fd_buf_mmap() - map a dma-buf into memory, as mmap(2) does.
+ * @fd: a dma-buf.
+ * @addr: as for mmap(): a hint, or the place with MAP_FIXED / MAP_FIXED_NOREPLACE.
+ * @len: bytes to map (whole pages are mapped).
+ * @prot: PROT_* as for mmap().
+ * @flags: MAP_SHARED (or MAP_SHARED_VALIDATE) or MAP_PRIVATE, plus other MAP_* flags.
+ * @offset: page-aligned offset in the buffer.
+ * @map: out: the address of the mapping; untouched on error.  munmap() releases it.
+ *
+ * The kernel backend calls mmap() itself.  The broker backend maps a heap buffer's
+ * descriptor, and a udmabuf's memfd ranges one after another in one area (so the mapping
+ * aliases the memfds' pages as the kernel's does), with the kernel's checks: the range must
+ * lie within the buffer, MAP_PRIVATE is refused for a udmabuf and allowed for a single page of
+ * a heap buffer, a shared writable mapping needs a descriptor open for writing and every
+ * mapping one open for reading.  A descriptor that is not a dma-buf is mapped by mmap().
+ * Checked before the backend: @map NULL → -EFAULT.
+ *
+ * Return: 0, or -errno as mmap() fails: -EINVAL (@len 0, @offset unaligned, the range past
+ * the buffer's end, a refused private mapping), -EBADF, -EACCES (access mode), -ENOMEM (also:
+ * on the broker, a udmabuf over more than 32 distinct memfds, which one reply cannot carry).
+ */
+DMABUF_API int dmabuf_fd_buf_mmap(int fd, void *addr, size_t len, int prot, int flags,
+				  uint64_t offset, void **map);
 
 /* ---- sync_files ---- */
 

@@ -9,6 +9,7 @@
 #ifndef DMABUF_CLIENT_BACKEND_H
 #define DMABUF_CLIENT_BACKEND_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <dmabuf/fd.h>
@@ -17,6 +18,7 @@
  * struct dmabuf_fd_ops - one backend.
  * @name: "kernel" or "broker".
  * @buf_wait: wait for @events (POLLIN or POLLOUT) on a dma-buf.
+ * @buf_mmap: @map is never NULL.
  * @sync_wait: wait for a sync_file to signal.
  * @sync_merge: @name is never NULL.
  * @sw_fence_create: @name is never NULL.
@@ -35,6 +37,8 @@ struct dmabuf_fd_ops {
 	int (*buf_import_sync_file)(int fd, unsigned int flags, int sync_fd);
 	int (*buf_map_info)(int fd, uint64_t *map_info);
 	int (*buf_wait)(int fd, short events, int64_t timeout_ns);
+	int (*buf_mmap)(int fd, void *addr, size_t len, int prot, int flags, uint64_t offset,
+			void **map);
 	int (*sync_merge)(const char *name, int fd1, int fd2);
 	int (*sync_file_info)(int fd, struct dmabuf_fd_sync_file_info *info);
 	int (*sync_wait)(int fd, int64_t timeout_ns);
@@ -47,7 +51,7 @@ struct dmabuf_fd_ops {
 
 /* The kernel's drivers (kernel.c). */
 extern const struct dmabuf_fd_ops dmabuf_fd_kernel_ops;
-/* dmabufd (broker.c): every op fails with -ENOSYS until the broker exists. */
+/* dmabufd (broker.c, broker_conn.c, broker_ident.c). */
 extern const struct dmabuf_fd_ops dmabuf_fd_broker_ops;
 
 /* The process's backend, chosen at the first call (backend.c). */

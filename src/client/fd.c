@@ -99,6 +99,14 @@ int dmabuf_fd_buf_wait(int fd, unsigned int flags, int64_t timeout_ns)
 	return ops()->buf_wait(fd, flags & DMABUF_FD_SYNC_WRITE ? POLLOUT : POLLIN, timeout_ns);
 }
 
+int dmabuf_fd_buf_mmap(int fd, void *addr, size_t len, int prot, int flags, uint64_t offset,
+		       void **map)
+{
+	if (!map)
+		return -EFAULT;
+	return ops()->buf_mmap(fd, addr, len, prot, flags, offset, map);
+}
+
 int dmabuf_fd_sync_merge(const char *name, int fd1, int fd2)
 {
 	if (fd1 < 0)

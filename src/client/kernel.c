@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <linux/ioctl.h>
 
@@ -247,6 +248,17 @@ static int kernel_buf_wait(int fd, short events, int64_t timeout_ns)
 	return dmabuf_fd_poll(fd, events, timeout_ns);
 }
 
+static int kernel_buf_mmap(int fd, void *addr, size_t len, int prot, int flags, uint64_t offset,
+			   void **map)
+{
+	void *p = mmap(addr, len, prot, flags, fd, (off_t)offset);
+
+	if (p == MAP_FAILED)
+		return -errno;
+	*map = p;
+	return 0;
+}
+
 static int kernel_sync_merge(const char *name, int fd1, int fd2)
 {
 	struct k_merge data = { .fd2 = fd2, .fence = -1 };
@@ -325,6 +337,7 @@ const struct dmabuf_fd_ops dmabuf_fd_kernel_ops = {
 	.buf_import_sync_file = kernel_buf_import_sync_file,
 	.buf_map_info = kernel_buf_map_info,
 	.buf_wait = kernel_buf_wait,
+	.buf_mmap = kernel_buf_mmap,
 	.sync_merge = kernel_sync_merge,
 	.sync_file_info = kernel_sync_file_info,
 	.sync_wait = kernel_sync_wait,
