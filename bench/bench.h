@@ -153,5 +153,6 @@ void bench_run_ww_mutex(void);
 void bench_run_resv(void);
 void bench_run_merge(void);
 void bench_run_memory(void);
+void bench_run_broker(void);
 
 #endif /* DMABUF_BENCH_H */

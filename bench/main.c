@@ -154,6 +154,7 @@ int main(int argc, char **argv)
 	bench_run_resv();
 	bench_run_merge();
 	bench_run_memory();
+	bench_run_broker();
 	missed = bench_print();
 	if (!bench_opts.json)
 		printf("\n%d goal(s) missed; total run time %.1f s\n", missed,
