@@ -13,12 +13,12 @@
  *    connects to the user's dmabufd at the first call and starts one if none runs ($DMABUFD,
  *    else the installed dmabufd, else "dmabufd" from $PATH; its socket is $DMABUFD_SOCKET,
  *    else $XDG_RUNTIME_DIR/dmabuf/dmabufd.sock, else /tmp/dmabuf-$UID/dmabufd.sock).  Its
- *    dma-bufs are memfds, its sync_files and timelines pipes.  When no broker can be reached
- *    every call that needs it fails with -ENOTCONN (and the library says why on stderr, once);
- *    a broker that went away is reconnected to (or restarted) at the next call.  A forked child
- *    makes its own connection.  On the broker, plain mmap() of a udmabuf descriptor does not
- *    show the memfd's pages (a memfd cannot alias another one's): map dma-bufs with
- *    dmabuf_fd_buf_mmap(), or run the program under dmabuf-run.
+ *    dma-bufs are memfds, its sync_files, timelines and heap descriptors pipes.  When no
+ *    broker can be reached every call that needs it fails with -ENOTCONN (and the library says
+ *    why on stderr, once); a broker that went away is reconnected to (or restarted) at the
+ *    next call.  A forked child makes its own connection.  On the broker, plain mmap() of a
+ *    udmabuf descriptor does not show the memfd's pages (a memfd cannot alias another one's):
+ *    map dma-bufs with dmabuf_fd_buf_mmap(), or run the program under dmabuf-run.
  * The backend is chosen once per process, at the first call: LIBDMABUF_BACKEND=kernel or
  * =broker forces one; otherwise (unset or any other value) "kernel" when /dev/dma_heap/system
  * can be opened, else "broker".  One backend serves the whole process because descriptors of
@@ -143,6 +143,41 @@ DMABUF_API const char *dmabuf_fd_backend_name(void);
  */
 DMABUF_API int dmabuf_fd_heap_alloc(const char *heap, uint64_t len, unsigned int fd_flags,
 				    uint64_t heap_flags);
+
+/**
+ * dmabuf_fd_heap_open() - open a heap's device, a heap descriptor (open of /dev/dma_heap/@heap).
+ * @heap: heap name, e.g. "system".
+ * @flags: an access mode (O_RDONLY, O_WRONLY, O_RDWR; allocating works with any) plus
+ *	optionally O_CLOEXEC.
+ *
+ * Holding the descriptor is what allows dmabuf_fd_heap_alloc_fd(); it can be dup()ed,
+ * inherited and passed to other processes like any descriptor, and buffers allocated from it
+ * outlive it.  On the broker it is a pipe (read-only whatever the access mode asked).
+ * Checked before the backend: @heap as for dmabuf_fd_heap_alloc(), then @flags with any other
+ * bit → -EINVAL (an API rule: open() would ignore most of them or change what it opens).
+ *
+ * Return: the heap descriptor, or -ENOENT (no such heap), -EINVAL, or the error of open()
+ * (-EACCES, -ENAMETOOLONG, -EMFILE, ...).
+ */
+DMABUF_API int dmabuf_fd_heap_open(const char *heap, unsigned int flags);
+
+/**
+ * dmabuf_fd_heap_alloc_fd() - allocate a dma-buf from a heap descriptor (DMA_HEAP_IOCTL_ALLOC).
+ * @heap_fd: a heap descriptor from dmabuf_fd_heap_open() (or open() of the device, on the
+ *	kernel backend).
+ * @len: as for dmabuf_fd_heap_alloc().
+ * @fd_flags: as for dmabuf_fd_heap_alloc().
+ * @heap_flags: as for dmabuf_fd_heap_alloc().
+ *
+ * dmabuf_fd_heap_alloc() is dmabuf_fd_heap_open(), this call, and close().  Checked before the
+ * backend: @heap_fd negative → -EBADF.
+ *
+ * Return: the new dma-buf descriptor, or -EBADF (@heap_fd not open), -ENOTTY (@heap_fd is not
+ * a heap descriptor: a memfd, a pipe, a dma-buf, ...), -EINVAL, -ENOMEM as
+ * dmabuf_fd_heap_alloc().
+ */
+DMABUF_API int dmabuf_fd_heap_alloc_fd(int heap_fd, uint64_t len, unsigned int fd_flags,
+				       uint64_t heap_flags);
 
 /**
  * dmabuf_fd_udmabuf_create() - make a dma-buf from a memfd range (UDMABUF_CREATE).

@@ -50,6 +50,8 @@ static const struct op_desc ops[] = {
 	[DMABUFD_OP_SW_INC] = { dmabufd_op_sw_inc, 1, false },
 	[DMABUFD_OP_SW_GET_DEADLINE] = { dmabufd_op_sw_get_deadline, 3, false },
 	[DMABUFD_OP_STATS] = { op_stats, 0, false },
+	[DMABUFD_OP_HEAP_OPEN] = { dmabufd_op_heap_open, 0, false },
+	[DMABUFD_OP_HEAP_ALLOC_FD] = { dmabufd_op_heap_alloc_fd, 1, false },
 };
 
 /* The one request and the one reply in flight (the broker has one thread). */

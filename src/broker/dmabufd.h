@@ -2,7 +2,7 @@
 /*
  * dmabufd.h - what the broker's files share: global state, objects, requests; not installed.
  *
- * The broker is one thread.  Objects (buffers, sync_files, timelines) are core objects
+ * The broker is one thread.  Objects (buffers, sync_files, timelines, heaps) are core objects
  * wrapped in a struct dmabufd_obj, found by the (st_dev, st_ino) of the descriptors clients
  * hold.  A request is parsed by conn.c into a struct dmabufd_req; each op's handler lives
  * with the object it works on and fills in the reply.
@@ -26,7 +26,7 @@ enum dmabufd_src_kind {
 	DMABUFD_SRC_SIGNAL,
 	DMABUFD_SRC_INOTIFY,
 	DMABUFD_SRC_CONN,
-	DMABUFD_SRC_OBJ,	/* the write end of a sync_file or timeline pipe */
+	DMABUFD_SRC_OBJ,	/* the write end of a sync_file, timeline or heap pipe */
 };
 
 struct dmabufd_src {
@@ -63,8 +63,33 @@ void dmabufd_objects_fini(void);
 /* Register @obj under the identity of @fd (fstat).  0 or a negative errno. */
 int dmabufd_obj_add(struct dmabufd_obj *obj, int fd);
 void dmabufd_obj_del(struct dmabufd_obj *obj);
+/* Release @obj: its last descriptor is gone (EPOLLERR), or the broker shuts down. */
+void dmabufd_obj_release(struct dmabufd_obj *obj);
 /* Release every object of @type (shutdown). */
 void dmabufd_objects_release_all(enum dmabufd_type type);
+
+struct dmabufd_req;
+
+/*
+ * An object whose descriptor is the read end of a pipe (timelines and heaps: never written).
+ * The broker keeps the write end in epoll with no events: EPOLLERR says the last read end is
+ * gone (closed, or its holders died), and the object is released then.
+ */
+struct dmabufd_pipe_obj {
+	struct dmabufd_obj obj;
+	int wfd;
+	uint64_t *count;	/* the dmabufd.stats counter of such objects */
+};
+
+/*
+ * Make the pipe of @po (an object of @type, counted in *@count; the write end nonblocking),
+ * register it and attach its read end to the reply.  0, or a negative errno with nothing
+ * left behind.
+ */
+int dmabufd_pipe_obj_give(struct dmabufd_req *req, struct dmabufd_pipe_obj *po,
+			  enum dmabufd_type type, uint64_t *count);
+/* Undo dmabufd_pipe_obj_give() at release (@po itself is the caller's to free). */
+void dmabufd_pipe_obj_del(struct dmabufd_pipe_obj *po);
 
 /* The broker's global state. */
 struct dmabufd {
@@ -216,5 +241,8 @@ void dmabufd_flush(void);
 
 /* heap.c */
 void dmabufd_heaps_init(void);
+void dmabufd_heap_release(struct dmabufd_obj *obj);
+int dmabufd_op_heap_open(struct dmabufd_req *req);
+int dmabufd_op_heap_alloc_fd(struct dmabufd_req *req);
 
 #endif /* DMABUFD_DMABUFD_H */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * heap.c - dma-buf heaps in the broker (DMA_HEAP_IOCTL_ALLOC): a table of heaps by name.
+ * heap.c - dma-buf heaps in the broker (DMA_HEAP_IOCTL_ALLOC): a table of heaps by name, and
+ * heap descriptors (open() of /dev/dma_heap/<name>).
  *
  * Each heap is a core struct dmabuf_heap, so dmabuf_heap_alloc() checks the arguments as the
  * kernel does.  Its allocate op exports a core buffer that holds no memory: the memory is a
@@ -8,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -119,17 +121,13 @@ static struct broker_heap *heap_find(const char *name)
 	return NULL;
 }
 
-int dmabufd_op_heap_alloc(struct dmabufd_req *req)
+/* DMA_HEAP_IOCTL_ALLOC on @heap: arg[0..2] of the request; the reply's fd is the buffer. */
+static int heap_alloc(struct dmabufd_req *req, struct broker_heap *heap)
 {
 	const struct dmabufd_msg *msg = req->msg;
-	struct broker_heap *heap;
 	struct dmabuf_buf *core;
 	int memfd, ret;
 
-	/* opening /dev/dma_heap/<name> fails first */
-	heap = heap_find(msg->name);
-	if (!heap)
-		return -ENOENT;
 	/* the uAPI's fd_flags word is 32 bits wide */
 	if (msg->arg[1] > UINT32_MAX)
 		return -EINVAL;
@@ -145,4 +143,63 @@ int dmabufd_op_heap_alloc(struct dmabufd_req *req)
 	/* O_ACCMODE itself (3) is accepted too, as the kernel does */
 	return dmabufd_buf_publish(req, core, memfd, (int)(msg->arg[1] & O_ACCMODE),
 				   heap->sync_local, NULL);
+}
+
+int dmabufd_op_heap_alloc(struct dmabufd_req *req)
+{
+	struct broker_heap *heap;
+
+	/* opening /dev/dma_heap/<name> fails first */
+	heap = heap_find(req->msg->name);
+	if (!heap)
+		return -ENOENT;
+	return heap_alloc(req, heap);
+}
+
+/*
+ * A heap descriptor: the device /dev/dma_heap/<name> of the kernel, as a pipe that is never
+ * written (see struct dmabufd_pipe_obj).  The heaps themselves live as long as the broker.
+ */
+struct dmabufd_heap_obj {
+	struct dmabufd_pipe_obj po;
+	struct broker_heap *heap;
+};
+
+int dmabufd_op_heap_open(struct dmabufd_req *req)
+{
+	struct dmabufd_heap_obj *ho;
+	struct broker_heap *heap;
+	int ret;
+
+	heap = heap_find(req->msg->name);
+	if (!heap)
+		return -ENOENT;
+	ho = calloc(1, sizeof(*ho));
+	if (!ho)
+		return -ENOMEM;
+	ho->heap = heap;
+	ret = dmabufd_pipe_obj_give(req, &ho->po, DMABUFD_TYPE_HEAP, &dmabufd.stats.heaps);
+	if (ret)
+		free(ho);
+	return ret;
+}
+
+void dmabufd_heap_release(struct dmabufd_obj *obj)
+{
+	struct dmabufd_heap_obj *ho = dmabufd_container_of(obj, struct dmabufd_heap_obj, po.obj);
+
+	dmabufd_pipe_obj_del(&ho->po);
+	free(ho);
+}
+
+int dmabufd_op_heap_alloc_fd(struct dmabufd_req *req)
+{
+	struct dmabufd_obj *obj;
+	int ret;
+
+	/* the descriptor is looked up first: not open EBADF, no heap ENOTTY */
+	ret = dmabufd_req_obj(req, 0, DMABUFD_TYPE_HEAP, &obj);
+	if (ret)
+		return ret;
+	return heap_alloc(req, dmabufd_container_of(obj, struct dmabufd_heap_obj, po.obj)->heap);
 }

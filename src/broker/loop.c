@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * loop.c - the event loop: one thread, one epoll set (listen socket, connections, the
- * inotify descriptor, a signalfd for SIGTERM/SIGINT, the write ends of sync_file and
- * timeline pipes), and the idle exit.
+ * inotify descriptor, a signalfd for SIGTERM/SIGINT, the write ends of sync_file, timeline
+ * and heap pipes), and the idle exit.
  */
 #include <errno.h>
 #include <signal.h>
@@ -83,10 +83,7 @@ static void obj_event(struct dmabufd_src *src)
 	struct dmabufd_obj *obj = dmabufd_container_of(src, struct dmabufd_obj, src);
 
 	/* EPOLLERR on a write end: the last read end is gone */
-	if (obj->type == DMABUFD_TYPE_SYNC_FILE)
-		dmabufd_sync_file_release(obj);
-	else if (obj->type == DMABUFD_TYPE_TIMELINE)
-		dmabufd_timeline_release(obj);
+	dmabufd_obj_release(obj);
 }
 
 static void dispatch(const struct epoll_event *ev)
@@ -128,7 +125,7 @@ static bool idle(void)
 {
 	const struct dmabufd_stats *s = &dmabufd.stats;
 
-	return !s->connections && !s->buffers && !s->sync_files && !s->timelines;
+	return !s->connections && !s->buffers && !s->sync_files && !s->timelines && !s->heaps;
 }
 
 static int64_t now_ns(void)

@@ -312,6 +312,7 @@ static void shutdown_broker(bool listening)
 	dmabufd_objects_release_all(DMABUFD_TYPE_SYNC_FILE);
 	dmabufd_buf_release_all();
 	dmabufd_objects_release_all(DMABUFD_TYPE_TIMELINE);
+	dmabufd_objects_release_all(DMABUFD_TYPE_HEAP);
 	dmabufd_conn_close_all();
 	dmabufd_loop_fini();
 	dmabufd_slots_fini();

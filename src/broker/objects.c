@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
  * objects.c - the object table: (st_dev, st_ino) of a client's descriptor -> broker object,
- * and the chained hash tables it (and the inotify watch table) are built on.
+ * and the chained hash tables it (and the inotify watch table) are built on; objects backed by
+ * a pipe that is never written (timelines, heaps).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "dmabufd.h"
 #include "log.h"
@@ -133,7 +136,7 @@ static struct dmabufd_obj *obj_find(const struct stat *st)
 	return node ? dmabufd_container_of(node, struct dmabufd_obj, node) : NULL;
 }
 
-static void obj_release(struct dmabufd_obj *obj)
+void dmabufd_obj_release(struct dmabufd_obj *obj)
 {
 	switch (obj->type) {
 	case DMABUFD_TYPE_SYNC_FILE:
@@ -142,9 +145,54 @@ static void obj_release(struct dmabufd_obj *obj)
 	case DMABUFD_TYPE_TIMELINE:
 		dmabufd_timeline_release(obj);
 		break;
+	case DMABUFD_TYPE_HEAP:
+		dmabufd_heap_release(obj);
+		break;
 	default:
 		break;	/* buffers go through buffer.c */
 	}
+}
+
+int dmabufd_pipe_obj_give(struct dmabufd_req *req, struct dmabufd_pipe_obj *po,
+			  enum dmabufd_type type, uint64_t *count)
+{
+	int p[2], ret;
+
+	po->obj.src.kind = DMABUFD_SRC_OBJ;
+	po->obj.type = type;
+	po->count = count;
+	if (pipe2(p, O_CLOEXEC))
+		return -errno;
+	po->wfd = p[1];
+	/* a byte written to signal (sync_files) must never block the broker */
+	if (fcntl(po->wfd, F_SETFL, O_NONBLOCK)) {
+		ret = -errno;
+		goto err_close;
+	}
+	ret = dmabufd_obj_add(&po->obj, p[0]);
+	if (ret)
+		goto err_close;
+	ret = dmabufd_epoll_add(po->wfd, 0, &po->obj.src);
+	if (ret) {
+		dmabufd_obj_del(&po->obj);
+		goto err_close;
+	}
+	(*count)++;
+	/* from here on, closing the read end anywhere (even unsent) releases it */
+	dmabufd_req_reply_fd(req, p[0], true);
+	return 0;
+
+err_close:
+	close(p[0]);
+	close(p[1]);
+	return ret;
+}
+
+void dmabufd_pipe_obj_del(struct dmabufd_pipe_obj *po)
+{
+	close(po->wfd);	/* leaves the epoll set with it */
+	dmabufd_obj_del(&po->obj);
+	(*po->count)--;
 }
 
 void dmabufd_objects_release_all(enum dmabufd_type type)
@@ -160,7 +208,7 @@ void dmabufd_objects_release_all(enum dmabufd_type type)
 			next = node->next;
 			obj = dmabufd_container_of(node, struct dmabufd_obj, node);
 			if (obj->type == type)
-				obj_release(obj);
+				dmabufd_obj_release(obj);
 		}
 	}
 }

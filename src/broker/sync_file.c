@@ -17,7 +17,6 @@
  * dmabufd_sync_files_flush(), in signal order, before the broker answers or waits again.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,14 +28,13 @@
 #include "log.h"
 
 struct dmabufd_sync_file {
-	struct dmabufd_obj obj;
+	struct dmabufd_pipe_obj po;	/* its write end gets a byte when the fence signals */
 	struct dmabuf_sync_file *core;
 	struct dmabuf_fence *fence;	/* the sync_file's fence (a reference) */
 	struct dmabuf_fence *armed;	/* the leaf the callback is on (a reference), or NULL */
 	struct dmabuf_fence_cb cb;
 	bool fired;			/* the callback ran: arm the next leaf */
 	struct dmabufd_sync_file *dirty_next;
-	int wfd;
 	unsigned int leaves;		/* fences FILE_INFO can report; never grows */
 };
 
@@ -49,7 +47,7 @@ static unsigned int info_capacity;
 
 static struct dmabufd_sync_file *to_sf(struct dmabufd_obj *obj)
 {
-	return dmabufd_container_of(obj, struct dmabufd_sync_file, obj);
+	return dmabufd_container_of(obj, struct dmabufd_sync_file, po.obj);
 }
 
 static void signal_byte(int wfd)
@@ -68,7 +66,7 @@ static void leaf_cb(struct dmabuf_fence *fence, struct dmabuf_fence_cb *cb)
 
 	if (fence == sf->fence) {
 		/* not a container: it is the sync_file's fence that signaled */
-		signal_byte(sf->wfd);
+		signal_byte(sf->po.wfd);
 		return;
 	}
 	sf->fired = true;
@@ -92,7 +90,7 @@ static void arm_next(struct dmabufd_sync_file *sf)
 			return;
 		}
 	}
-	signal_byte(sf->wfd);
+	signal_byte(sf->po.wfd);
 }
 
 void dmabufd_sync_files_flush(void)
@@ -132,50 +130,28 @@ static void dirty_del(struct dmabufd_sync_file *sf)
 int dmabufd_sync_file_give(struct dmabufd_req *req, struct dmabuf_sync_file *core)
 {
 	struct dmabufd_sync_file *sf;
-	int p[2], ret;
+	int ret;
 
 	sf = calloc(1, sizeof(*sf));
 	if (!sf) {
 		dmabuf_sync_file_put(core);
 		return -ENOMEM;
 	}
-	sf->obj.src.kind = DMABUFD_SRC_OBJ;
-	sf->obj.type = DMABUFD_TYPE_SYNC_FILE;
 	sf->core = core;
 	sf->fence = dmabuf_sync_file_get_fence(core);
-	if (pipe2(p, O_CLOEXEC)) {
-		ret = -errno;
-		goto err_free;
-	}
-	sf->wfd = p[1];
-	if (fcntl(sf->wfd, F_SETFL, O_NONBLOCK)) {
-		ret = -errno;
-		goto err_close;
-	}
-	ret = dmabufd_obj_add(&sf->obj, p[0]);
-	if (ret)
-		goto err_close;
-	ret = dmabufd_epoll_add(sf->wfd, 0, &sf->obj.src);
+	/* from here on, closing the read end anywhere (even unsent) releases it */
+	ret = dmabufd_pipe_obj_give(req, &sf->po, DMABUFD_TYPE_SYNC_FILE,
+				    &dmabufd.stats.sync_files);
 	if (ret) {
-		dmabufd_obj_del(&sf->obj);
-		goto err_close;
+		dmabuf_fence_put(sf->fence);
+		dmabuf_sync_file_put(core);
+		free(sf);
+		return ret;
 	}
 	arm_next(sf);
 	sf->leaves = dmabuf_fence_unwrap_count(sf->fence);
-	dmabufd.stats.sync_files++;
 	dmabufd.stats.fences += sf->leaves;
-	/* from here on, closing the read end anywhere (even unsent) releases it */
-	dmabufd_req_reply_fd(req, p[0], true);
 	return 0;
-
-err_close:
-	close(p[0]);
-	close(p[1]);
-err_free:
-	dmabuf_fence_put(sf->fence);
-	dmabuf_sync_file_put(core);
-	free(sf);
-	return ret;
 }
 
 struct dmabuf_sync_file *dmabufd_sync_file_core(struct dmabufd_obj *obj)
@@ -194,9 +170,7 @@ void dmabufd_sync_file_release(struct dmabufd_obj *obj)
 	dmabuf_fence_put(sf->armed);
 	dmabuf_fence_put(sf->fence);
 	dmabuf_sync_file_put(sf->core);
-	close(sf->wfd);
-	dmabufd_obj_del(obj);
-	dmabufd.stats.sync_files--;
+	dmabufd_pipe_obj_del(&sf->po);
 	dmabufd.stats.fences -= sf->leaves;
 	free(sf);
 }

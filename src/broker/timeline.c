@@ -9,9 +9,7 @@
  * -ENOENT, waking their sync_files' holders through the sync_files' callbacks.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include <dmabuf/sw_sync.h>
 #include <dmabuf/sync_file.h>
@@ -20,49 +18,32 @@
 #include "log.h"
 
 struct dmabufd_timeline {
-	struct dmabufd_obj obj;
+	struct dmabufd_pipe_obj po;
 	struct dmabuf_sw_timeline *core;
-	int wfd;
 };
 
 static struct dmabufd_timeline *to_tl(struct dmabufd_obj *obj)
 {
-	return dmabufd_container_of(obj, struct dmabufd_timeline, obj);
+	return dmabufd_container_of(obj, struct dmabufd_timeline, po.obj);
 }
 
 int dmabufd_op_sw_timeline_create(struct dmabufd_req *req)
 {
 	struct dmabufd_timeline *tl;
-	int p[2], ret;
+	int ret;
 
 	tl = calloc(1, sizeof(*tl));
 	if (!tl)
 		return -ENOMEM;
-	tl->obj.src.kind = DMABUFD_SRC_OBJ;
-	tl->obj.type = DMABUFD_TYPE_TIMELINE;
 	ret = dmabuf_sw_timeline_create(req->msg->name, &tl->core);
 	if (ret)
 		goto err_free;
-	if (pipe2(p, O_CLOEXEC)) {
-		ret = -errno;
-		goto err_put;
-	}
-	tl->wfd = p[1];
-	ret = dmabufd_obj_add(&tl->obj, p[0]);
+	ret = dmabufd_pipe_obj_give(req, &tl->po, DMABUFD_TYPE_TIMELINE,
+				    &dmabufd.stats.timelines);
 	if (ret)
-		goto err_close;
-	ret = dmabufd_epoll_add(tl->wfd, 0, &tl->obj.src);
-	if (ret) {
-		dmabufd_obj_del(&tl->obj);
-		goto err_close;
-	}
-	dmabufd.stats.timelines++;
-	dmabufd_req_reply_fd(req, p[0], true);
+		goto err_put;
 	return 0;
 
-err_close:
-	close(p[0]);
-	close(p[1]);
 err_put:
 	dmabuf_sw_timeline_put(tl->core);
 err_free:
@@ -75,9 +56,7 @@ void dmabufd_timeline_release(struct dmabufd_obj *obj)
 	struct dmabufd_timeline *tl = to_tl(obj);
 
 	dmabuf_sw_timeline_close(tl->core);
-	close(tl->wfd);
-	dmabufd_obj_del(obj);
-	dmabufd.stats.timelines--;
+	dmabufd_pipe_obj_del(&tl->po);
 	free(tl);
 }
 

@@ -28,6 +28,9 @@ struct dmabuf_fd_ops {
 	const char *name;
 	int (*heap_alloc)(const char *heap, uint64_t len, unsigned int fd_flags,
 			  uint64_t heap_flags);
+	int (*heap_open)(const char *heap, unsigned int flags);
+	int (*heap_alloc_fd)(int heap_fd, uint64_t len, unsigned int fd_flags,
+			     uint64_t heap_flags);
 	int (*udmabuf_create)(int memfd, uint64_t offset, uint64_t size, unsigned int flags);
 	int (*udmabuf_create_list)(const struct dmabuf_fd_udmabuf_item *items,
 				   unsigned int count, unsigned int flags);

@@ -118,25 +118,68 @@ static int pipe_wait(int fd, int64_t timeout_ns)
 
 /* ---- buffers ---- */
 
+/* Name the heap in @msg; a name no heap can have fails as opening its device would. */
+static int heap_name_set(struct dmabufd_msg *msg, const char *heap)
+{
+	size_t n = strlen(heap);
+
+	if (n >= sizeof(msg->name))
+		return n > NAME_MAX ? -ENAMETOOLONG : -ENOENT;
+	name_set(msg, heap);
+	return 0;
+}
+
+/* HEAP_ALLOC or HEAP_ALLOC_FD, whose reply is a new buffer: its descriptor or -errno. */
+static int heap_alloc_call(struct broker_req *req, uint64_t len, unsigned int fd_flags,
+			   uint64_t heap_flags)
+{
+	struct broker_rep rep = { 0 };
+	int fd;
+
+	req->msg.arg[0] = len;
+	req->msg.arg[1] = fd_flags;
+	req->msg.arg[2] = heap_flags;
+	fd = call_fd(req, fd_flags & O_CLOEXEC, &rep);
+	if (fd >= 0)
+		learn_buf(fd, &rep);
+	return fd;
+}
+
 static int broker_heap_alloc(const char *heap, uint64_t len, unsigned int fd_flags,
 			     uint64_t heap_flags)
 {
 	struct broker_req req = { .msg.op = DMABUFD_OP_HEAP_ALLOC };
-	struct broker_rep rep = { 0 };
-	size_t n = strlen(heap);
-	int fd;
+	int ret = heap_name_set(&req.msg, heap);
 
-	/* no heap has a name that long: the device would not exist */
-	if (n >= sizeof(req.msg.name))
-		return n > NAME_MAX ? -ENAMETOOLONG : -ENOENT;
-	name_set(&req.msg, heap);
-	req.msg.arg[0] = len;
-	req.msg.arg[1] = fd_flags;
-	req.msg.arg[2] = heap_flags;
-	fd = call_fd(&req, fd_flags & O_CLOEXEC, &rep);
+	if (ret)
+		return ret;
+	return heap_alloc_call(&req, len, fd_flags, heap_flags);
+}
+
+static int broker_heap_open(const char *heap, unsigned int flags)
+{
+	struct broker_req req = { .msg.op = DMABUFD_OP_HEAP_OPEN };
+	struct broker_rep rep = { 0 };
+	int fd = heap_name_set(&req.msg, heap);
+
+	if (fd)
+		return fd;
+	fd = call_fd(&req, flags & O_CLOEXEC, &rep);
 	if (fd >= 0)
-		learn_buf(fd, &rep);
+		learn(fd, DMABUFD_TYPE_HEAP, &rep);
 	return fd;
+}
+
+static int broker_heap_alloc_fd(int heap_fd, uint64_t len, unsigned int fd_flags,
+				uint64_t heap_flags)
+{
+	struct broker_req req = {
+		.msg.op = DMABUFD_OP_HEAP_ALLOC_FD,
+		.fds = &heap_fd,
+		.nfds = 1,
+	};
+
+	return heap_alloc_call(&req, len, fd_flags, heap_flags);
 }
 
 /* Is @fd open?  (A negative one is not.) */
@@ -792,6 +835,8 @@ static int broker_sw_get_deadline(int tl, int fence_fd, uint64_t *deadline_ns)
 const struct dmabuf_fd_ops dmabuf_fd_broker_ops = {
 	.name = "broker",
 	.heap_alloc = broker_heap_alloc,
+	.heap_open = broker_heap_open,
+	.heap_alloc_fd = broker_heap_alloc_fd,
 	.udmabuf_create = broker_udmabuf_create,
 	.udmabuf_create_list = broker_udmabuf_create_list,
 	.buf_sync = broker_buf_sync,

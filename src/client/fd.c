@@ -24,20 +24,43 @@ const char *dmabuf_fd_backend_name(void)
 	return ops()->name;
 }
 
-/* A heap name is one path component of /dev/dma_heap. */
-static bool heap_name_valid(const char *heap)
+/* A heap name is one path component of /dev/dma_heap: 0, or the error of opening it. */
+static int heap_name_check(const char *heap)
 {
-	return heap[0] && strcmp(heap, ".") && strcmp(heap, "..") && !strchr(heap, '/');
+	if (!heap)
+		return -EINVAL;
+	if (!heap[0] || !strcmp(heap, ".") || !strcmp(heap, "..") || strchr(heap, '/'))
+		return -ENOENT;
+	return 0;
 }
 
 int dmabuf_fd_heap_alloc(const char *heap, uint64_t len, unsigned int fd_flags,
 				    uint64_t heap_flags)
 {
-	if (!heap)
-		return -EINVAL;
-	if (!heap_name_valid(heap))
-		return -ENOENT;
+	int ret = heap_name_check(heap);
+
+	if (ret)
+		return ret;
 	return ops()->heap_alloc(heap, len, fd_flags, heap_flags);
+}
+
+int dmabuf_fd_heap_open(const char *heap, unsigned int flags)
+{
+	int ret = heap_name_check(heap);
+
+	if (ret)
+		return ret;
+	if (flags & ~(unsigned int)(O_ACCMODE | O_CLOEXEC))
+		return -EINVAL;
+	return ops()->heap_open(heap, flags);
+}
+
+int dmabuf_fd_heap_alloc_fd(int heap_fd, uint64_t len, unsigned int fd_flags,
+			    uint64_t heap_flags)
+{
+	if (heap_fd < 0)
+		return -EBADF;
+	return ops()->heap_alloc_fd(heap_fd, len, fd_flags, heap_flags);
 }
 
 int dmabuf_fd_udmabuf_create(int memfd, uint64_t offset, uint64_t size,

@@ -134,25 +134,39 @@ static int kopen(const char *path, int flags)
 	return fd < 0 ? -errno : fd;
 }
 
-static int kernel_heap_alloc(const char *heap, uint64_t len, unsigned int fd_flags,
-			     uint64_t heap_flags)
+static int kernel_heap_open(const char *heap, unsigned int flags)
+{
+	char path[PATH_MAX];
+
+	if (snprintf(path, sizeof(path), "/dev/dma_heap/%s", heap) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	return kopen(path, (int)flags);
+}
+
+static int kernel_heap_alloc_fd(int heap_fd, uint64_t len, unsigned int fd_flags,
+				uint64_t heap_flags)
 {
 	struct k_heap_alloc data = {
 		.len = len,
 		.fd_flags = fd_flags,
 		.heap_flags = heap_flags,
 	};
-	char path[PATH_MAX];
+	int ret = kioctl(heap_fd, K_HEAP_ALLOC, &data);
+
+	return ret < 0 ? ret : (int)data.fd;
+}
+
+static int kernel_heap_alloc(const char *heap, uint64_t len, unsigned int fd_flags,
+			     uint64_t heap_flags)
+{
 	int dev, ret;
 
-	if (snprintf(path, sizeof(path), "/dev/dma_heap/%s", heap) >= (int)sizeof(path))
-		return -ENAMETOOLONG;
-	dev = kopen(path, O_RDONLY | O_CLOEXEC);
+	dev = kernel_heap_open(heap, O_RDONLY | O_CLOEXEC);
 	if (dev < 0)
 		return dev;
-	ret = kioctl(dev, K_HEAP_ALLOC, &data);
+	ret = kernel_heap_alloc_fd(dev, len, fd_flags, heap_flags);
 	close(dev);
-	return ret < 0 ? ret : (int)data.fd;
+	return ret;
 }
 
 static int kernel_udmabuf_create(int memfd, uint64_t offset, uint64_t size, unsigned int flags)
@@ -329,6 +343,8 @@ static int kernel_sw_get_deadline(int tl, int fence_fd, uint64_t *deadline_ns)
 const struct dmabuf_fd_ops dmabuf_fd_kernel_ops = {
 	.name = "kernel",
 	.heap_alloc = kernel_heap_alloc,
+	.heap_open = kernel_heap_open,
+	.heap_alloc_fd = kernel_heap_alloc_fd,
 	.udmabuf_create = kernel_udmabuf_create,
 	.udmabuf_create_list = kernel_udmabuf_create_list,
 	.buf_sync = kernel_buf_sync,

@@ -25,6 +25,10 @@
  *   timeline   the read end of a pipe that is never written.  EPOLLERR on the write end
  *              (last descriptor closed, or its holders died) closes the timeline: pending
  *              points signal with -ENOENT.
+ *   heap       the read end of a pipe that is never written, standing for a heap device
+ *              (/dev/dma_heap/<name>): holding it is what allows DMABUFD_OP_HEAP_ALLOC_FD.
+ *              Its access mode is always read-only (allocating does not depend on it).
+ *              EPOLLERR on the write end (no descriptor left) releases it.
  *
  * A pipe whose write end closed without a byte (POLLHUP, no POLLIN) means the broker is
  * gone.  Buffer state that clients need on fast paths lives in a shared table of
@@ -62,6 +66,7 @@ enum dmabufd_type {
 	DMABUFD_TYPE_BUF = 1,
 	DMABUFD_TYPE_SYNC_FILE = 2,
 	DMABUFD_TYPE_TIMELINE = 3,
+	DMABUFD_TYPE_HEAP = 4,
 };
 
 /*
@@ -182,6 +187,19 @@ enum dmabufd_op {
 	 * The broker's counters, for tests and tools.  Reply: payload = struct dmabufd_stats.
 	 */
 	DMABUFD_OP_STATS = 19,
+
+	/*
+	 * open() of /dev/dma_heap/<name>: name = heap.  Reply fd[0] = the heap descriptor (the
+	 * client applies O_CLOEXEC itself).  -ENOENT unknown heap.
+	 */
+	DMABUFD_OP_HEAP_OPEN = 20,
+
+	/*
+	 * DMA_HEAP_IOCTL_ALLOC on fd[0], a heap descriptor: arg[0..2] as for HEAP_ALLOC.
+	 * Reply as HEAP_ALLOC.  fd[0] not open -EBADF, not a heap -ENOTTY, then HEAP_ALLOC's
+	 * errors.
+	 */
+	DMABUFD_OP_HEAP_ALLOC_FD = 21,
 };
 
 #define DMABUFD_NO_SLOT		UINT64_MAX
@@ -232,6 +250,7 @@ struct dmabufd_stats {
 	uint64_t connections;	/* connected clients */
 	uint64_t requests;	/* requests served since start */
 	uint64_t dropped;	/* connections dropped for malformed messages */
+	uint64_t heaps;		/* live heap descriptors (one per HEAP_OPEN, dups included) */
 };
 
 /*

@@ -384,6 +384,22 @@ static void test_frontend(void)
 	is_int(dmabuf_fd_heap_alloc("..", 4096, O_RDWR, 0), -ENOENT, "front: heap '..'");
 	is_int(dmabuf_fd_heap_alloc("../udmabuf", 4096, O_RDWR, 0), -ENOENT,
 	       "front: heap with '/'");
+	is_int(dmabuf_fd_heap_open(NULL, O_RDONLY), -EINVAL, "front: heap_open NULL");
+	is_int(dmabuf_fd_heap_open("", O_RDONLY), -ENOENT, "front: heap_open ''");
+	is_int(dmabuf_fd_heap_open(".", O_RDONLY), -ENOENT, "front: heap_open '.'");
+	is_int(dmabuf_fd_heap_open("..", O_RDONLY), -ENOENT, "front: heap_open '..'");
+	is_int(dmabuf_fd_heap_open("../udmabuf", O_RDWR), -ENOENT, "front: heap_open with '/'");
+	is_int(dmabuf_fd_heap_open(NULL, O_NONBLOCK), -EINVAL,
+	       "front: heap_open NULL with a bad flag");
+	is_int(dmabuf_fd_heap_open("", O_NONBLOCK), -ENOENT,
+	       "front: heap_open name checked before flags");
+	is_int(dmabuf_fd_heap_open("system", O_RDONLY | O_NONBLOCK), -EINVAL,
+	       "front: heap_open O_NONBLOCK");
+	is_int(dmabuf_fd_heap_open("system", O_RDWR | O_CREAT), -EINVAL,
+	       "front: heap_open O_CREAT");
+	is_int(dmabuf_fd_heap_alloc_fd(-1, 4096, O_RDWR, 0), -EBADF, "front: heap_alloc_fd -1");
+	is_int(dmabuf_fd_heap_alloc_fd(-1, 0, O_NONBLOCK, 1), -EBADF,
+	       "front: heap_alloc_fd -1 before the arguments");
 	is_int(dmabuf_fd_buf_sync(-1, RD), -EBADF, "front: sync fd -1");
 	is_int(dmabuf_fd_buf_set_name(-1, "x"), -EBADF, "front: set_name fd -1");
 	is_int(dmabuf_fd_buf_set_name(-1, NULL), -EBADF, "front: set_name fd -1 before NULL");
@@ -477,6 +493,128 @@ static void test_heap(void)
 	       "heap: heap_flags bit 63");
 	is_int(dmabuf_fd_heap_alloc("no-such-heap", page, O_RDWR, 0), -ENOENT,
 	       "heap: unknown heap");
+}
+
+/* ---- heap descriptors ---- */
+
+/* In a fork child: allocate @len bytes from heap descriptor @h; its size or the error. */
+static long long fork_alloc(int h, uint64_t len)
+{
+	long long res = -EPROTO;
+	int pipefd[2], st, fd;
+	pid_t pid;
+
+	if (pipe2(pipefd, O_CLOEXEC))
+		return -errno;
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		fd = dmabuf_fd_heap_alloc_fd(h, len, O_RDWR | O_CLOEXEC, 0);
+		res = fd < 0 ? fd : fd_size(fd);
+		_exit(write(pipefd[1], &res, sizeof(res)) == sizeof(res) ? 0 : 1);
+	}
+	close(pipefd[1]);
+	if (read(pipefd[0], &res, sizeof(res)) != sizeof(res))
+		res = -EPROTO;
+	close(pipefd[0]);
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st))
+		res = -EPROTO;
+	return res;
+}
+
+/* Descriptors that are not heaps: the heap ioctl is unknown to them. */
+static void heap_fd_not_heap(void)
+{
+	int m = memfd(1, 0), buf = heap_buf(page), tl = timeline(), f = fence(tl, 1), p[2];
+
+	if (pipe2(p, O_CLOEXEC))
+		bail_out("pipe: %s", strerror(errno));
+	is_int(dmabuf_fd_heap_alloc_fd(m, page, O_RDWR, 0), -ENOTTY, "heap fd: a memfd: ENOTTY");
+	is_int(dmabuf_fd_heap_alloc_fd(p[0], page, O_RDWR, 0), -ENOTTY,
+	       "heap fd: a pipe: ENOTTY");
+	is_int(dmabuf_fd_heap_alloc_fd(buf, page, O_RDWR, 0), -ENOTTY,
+	       "heap fd: a dma-buf: ENOTTY");
+	is_int(dmabuf_fd_heap_alloc_fd(f, page, O_RDWR, 0), -ENOTTY,
+	       "heap fd: a sync_file: ENOTTY");
+	is_int(dmabuf_fd_heap_alloc_fd(tl, page, O_RDWR, 0), -ENOTTY,
+	       "heap fd: a timeline: ENOTTY");
+	is_int(dmabuf_fd_heap_alloc_fd(m, 0, O_NONBLOCK, 1), -ENOTTY,
+	       "heap fd: ENOTTY before the arguments are looked at");
+	is_int(dmabuf_fd_heap_alloc_fd(closed_fd(), page, O_RDWR, 0), -EBADF,
+	       "heap fd: not open: EBADF");
+	close(p[0]);
+	close(p[1]);
+	close(f);
+	close(tl);
+	close(buf);
+	close(m);
+}
+
+static void test_heap_fd(void)
+{
+	int h, h2, d, fd;
+	unsigned char *p;
+
+	is_int(dmabuf_fd_heap_open("no-such-heap", O_RDONLY), -ENOENT, "heap fd: unknown heap");
+	h = dmabuf_fd_heap_open("system", O_RDONLY | O_CLOEXEC);
+	if (!ok(h >= 0, "heap fd: open system, O_RDONLY | O_CLOEXEC (%d)", h))
+		return;
+	ok(is_cloexec(h), "heap fd: O_CLOEXEC honoured");
+	h2 = dmabuf_fd_heap_open("system", O_RDWR);
+	ok(h2 >= 0 && !is_cloexec(h2), "heap fd: open O_RDWR, no O_CLOEXEC without asking");
+	xclose(h2);
+
+	fd = dmabuf_fd_heap_alloc_fd(h, 1, O_RDWR | O_CLOEXEC, 0);
+	if (ok(fd >= 0, "heap fd: alloc 1 byte rw/cloexec from a read-only heap fd")) {
+		is_int(fd_size(fd), page, "heap fd: length rounds up to a page");
+		ok(is_cloexec(fd), "heap fd: the buffer's O_CLOEXEC honoured");
+		is_int(accmode(fd), O_RDWR, "heap fd: the buffer's O_RDWR honoured");
+		is_int(dmabuf_fd_buf_sync(fd, RW), 0, "heap fd: the buffer is a dma-buf (SYNC)");
+		dmabuf_fd_buf_sync(fd, RW | END);
+		close(fd);
+	}
+	fd = dmabuf_fd_heap_alloc_fd(h, page + 1, O_RDONLY, 0);
+	if (ok(fd >= 0, "heap fd: alloc page+1 read-only")) {
+		is_int(fd_size(fd), 2 * page, "heap fd: page+1 rounds up to two pages");
+		ok(!is_cloexec(fd), "heap fd: no O_CLOEXEC without asking");
+		is_int(accmode(fd), O_RDONLY, "heap fd: O_RDONLY honoured");
+		close(fd);
+	}
+	is_int(dmabuf_fd_heap_alloc_fd(h, 0, O_RDWR, 0), -EINVAL, "heap fd: len 0");
+	is_int(dmabuf_fd_heap_alloc_fd(h, UINT64_MAX, O_RDWR, 0), -EINVAL,
+	       "heap fd: len wrapping to 0");
+	is_int(dmabuf_fd_heap_alloc_fd(h, page, O_RDWR | O_NONBLOCK, 0), -EINVAL,
+	       "heap fd: fd_flags O_NONBLOCK");
+	is_int(dmabuf_fd_heap_alloc_fd(h, page, O_RDWR | O_APPEND, 0), -EINVAL,
+	       "heap fd: fd_flags O_APPEND");
+	is_int(dmabuf_fd_heap_alloc_fd(h, page, O_RDWR, 1), -EINVAL, "heap fd: heap_flags 1");
+	is_int(dmabuf_fd_heap_alloc_fd(h, page, O_RDWR, 1ULL << 63), -EINVAL,
+	       "heap fd: heap_flags bit 63");
+	heap_fd_not_heap();
+
+	is_int(fork_alloc(h, 3 * page), 3 * page, "heap fd: a fork child allocates from it");
+	d = dup(h);
+	close(h);
+	fd = dmabuf_fd_heap_alloc_fd(d, 2 * page, O_RDWR | O_CLOEXEC, 0);
+	is_int(fd_size(fd), 2 * page, "heap fd: a dup allocates once the original is closed");
+	p = map(fd, 2 * page, PROT_READ | PROT_WRITE, MAP_SHARED, 0);
+	if (ok(p != MAP_FAILED, "heap fd: mmap its buffer")) {
+		strcpy((char *)p + page, "outlives the heap fd");
+		munmap(p, 2 * page);
+	}
+	close(d);
+	is_int(dmabuf_fd_heap_alloc_fd(d, page, O_RDWR, 0), -EBADF,
+	       "heap fd: closed: EBADF");
+	p = map(fd, 2 * page, PROT_READ | PROT_WRITE, MAP_SHARED, 0);
+	if (ok(p != MAP_FAILED, "heap fd: its buffer maps after the last heap fd closed")) {
+		is_str((char *)p + page, "outlives the heap fd", "heap fd: the bytes are still there");
+		munmap(p, 2 * page);
+	}
+	is_int(dmabuf_fd_buf_sync(fd, WR), 0, "heap fd: the buffer still SYNCs");
+	is_int(dmabuf_fd_buf_sync(fd, WR | END), 0, "heap fd: SYNC END");
+	xclose(fd);
 }
 
 /* ---- udmabuf ---- */
@@ -1170,6 +1308,7 @@ int main(int argc, char **argv)
 	if (!backend_is_live(backend))
 		bail_out("unknown backend %s", backend);
 	test_heap();
+	test_heap_fd();
 	test_udmabuf();
 	test_mmap();
 	test_buf_sync();

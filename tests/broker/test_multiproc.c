@@ -92,15 +92,15 @@ static void settle(void)
 
 	for (;;) {
 		st = stats();
-		if (!st.buffers && !st.sync_files && !st.timelines)
+		if (!st.buffers && !st.sync_files && !st.timelines && !st.heaps)
 			return;
 		if (raw_now_ns() > deadline)
 			break;
 		raw_nap_ms(1);
 	}
-	diag("the broker still holds %llu buffers, %llu sync_files, %llu timelines",
+	diag("the broker still holds %llu buffers, %llu sync_files, %llu timelines, %llu heaps",
 	     (unsigned long long)st.buffers, (unsigned long long)st.sync_files,
-	     (unsigned long long)st.timelines);
+	     (unsigned long long)st.timelines, (unsigned long long)st.heaps);
 }
 
 static bool expect_word(int sock, int want)
@@ -484,12 +484,52 @@ static int hold_main(void *arg, int s)
 	return expect_word(s, 4) ? 0 : 5;
 }
 
+/*
+ * @fd stands for an object counted at @off, and a fork child holds it too: closing ours must
+ * leave the counter at @held (read while a control sync_file is open), the child's close must
+ * bring it back to @after.  @what names the checks.
+ */
+static void lifetime_in_child(int fd, size_t off, uint64_t held, uint64_t after,
+			      const char *what)
+{
+	struct dmabufd_stats st;
+	uint64_t got = 0;
+	struct child c;
+	char who[64];
+	bool gone;
+	int cf;
+
+	snprintf(who, sizeof(who), "lifetime (%s) child", what);
+	c = fork_child(hold_main, &fd);
+	if (!ok(expect_word(c.sock, 1), "lifetime (%s): the child holds it", what))
+		goto out;
+	close(fd);
+	/*
+	 * The broker learns of closed pipes in the order they closed: once it failed the
+	 * fence of a timeline closed after our close, it would have released our object.
+	 */
+	cf = control_timeline_closed();
+	ok(cf >= 0, "lifetime (%s): a control timeline closed", what);
+	st = stats();
+	is_int(raw_stat_get(&st, off), held,
+	       "lifetime (%s): a descriptor in another process keeps it", what);
+	xclose(cf);
+	send_word(c.sock, 2);
+	ok(expect_word(c.sock, 3), "lifetime (%s): the child closed it", what);
+	gone = stat_until(off, after, &got);
+	ok(gone, "lifetime (%s): closing its last descriptor releases it (%llu, want %llu)",
+	   what, (unsigned long long)got, (unsigned long long)after);
+	send_word(c.sock, 4);
+out:
+	close(c.sock);
+	close(c.report);
+	ok_exit(c.pid, who);
+}
+
 static void sync_file_lifetime(void)
 {
-	int tl, f, d, cf;
-	bool gone;
-	uint64_t s0, got = 0;
-	struct child c;
+	int tl, f, d;
+	uint64_t s0;
 
 	settle();
 	tl = xtimeline(O_CLOEXEC);
@@ -498,29 +538,8 @@ static void sync_file_lifetime(void)
 	d = dup(f);
 	is_int(stats().sync_files, s0 + 1, "lifetime (sync_file): a sync_file and its dup: one");
 	close(d);
-	c = fork_child(hold_main, &f);
-	if (!ok(expect_word(c.sock, 1), "lifetime (sync_file): the child holds it"))
-		goto out;
-	close(f);
-	/*
-	 * The broker learns of closed pipes in the order they closed: once it failed the
-	 * fence of a timeline closed after our close, it would have released our sync_file.
-	 */
-	cf = control_timeline_closed();
-	ok(cf >= 0, "lifetime (sync_file): a control timeline closed");
-	is_int(stats().sync_files, s0 + 2,
-	       "lifetime (sync_file): a descriptor in another process keeps the sync_file");
-	xclose(cf);
-	send_word(c.sock, 2);
-	ok(expect_word(c.sock, 3), "lifetime (sync_file): the child closed it");
-	gone = stat_until(RAW_STAT(sync_files), s0, &got);
-	ok(gone, "lifetime (sync_file): closing its last descriptor releases it (%llu, want %llu)",
-	   (unsigned long long)got, (unsigned long long)s0);
-	send_word(c.sock, 4);
-out:
-	close(c.sock);
-	close(c.report);
-	ok_exit(c.pid, "lifetime (sync_file) child");
+	/* the control timeline's sync_file counts too while open */
+	lifetime_in_child(f, RAW_STAT(sync_files), s0 + 2, s0, "sync_file");
 	close(tl);
 }
 
@@ -695,6 +714,12 @@ static void test_capability(void)
 	       "capability: INC on a memfd: -ENOTTY");
 	is_int(forge(s, DMABUFD_OP_SW_FENCE_CREATE, 1, &pp[0], 1), -ENOTTY,
 	       "capability: CREATE_FENCE on a pipe: -ENOTTY");
+	is_int(forge(s, DMABUFD_OP_HEAP_ALLOC_FD, page, &pp[0], 1), -ENOTTY,
+	       "capability: HEAP_ALLOC_FD on a pipe: -ENOTTY");
+	is_int(forge(s, DMABUFD_OP_HEAP_ALLOC_FD, page, &tl, 1), -ENOTTY,
+	       "capability: HEAP_ALLOC_FD on a timeline: -ENOTTY");
+	is_int(forge(s, DMABUFD_OP_HEAP_ALLOC_FD, page, NULL, 0), -EBADF,
+	       "capability: HEAP_ALLOC_FD without a descriptor: -EBADF");
 	is_int(forge(s, DMABUFD_OP_SW_INC, 1, NULL, 0), -EBADF,
 	       "capability: INC without a descriptor: -EBADF");
 	is_int(forge(s, DMABUFD_OP_BUF_EXPORT, RW, NULL, 0), -EBADF,
@@ -706,7 +731,8 @@ static void test_capability(void)
 	is_int(raw_stats(s, &b), 0, "capability: the connection still answers");
 	b = stats();
 	ok(a.buffers == b.buffers && a.sync_files == b.sync_files &&
-	   a.timelines == b.timelines && a.fences == b.fences && a.dropped == b.dropped,
+	   a.timelines == b.timelines && a.fences == b.fences && a.dropped == b.dropped &&
+	   a.heaps == b.heaps,
 	   "capability: no object was made, released or dropped");
 	is_int(fence_status(f), 0, "capability: the real timeline's fence is still pending");
 	is_int(dmabuf_fd_buf_wait(buf, RD, 0), -ETIME,
@@ -718,6 +744,90 @@ static void test_capability(void)
 	close(f);
 	close(tl);
 	close(buf);
+}
+
+/* ---- heap descriptors: inherited, passed with SCM_RIGHTS, released with the last one ---- */
+
+/*
+ * Allocate from the heap descriptor *@arg (inherited), or from one received on @s when it is
+ * -1; write into the buffer and send it back.
+ */
+static int heap_user_main(void *arg, int s)
+{
+	int h = *(int *)arg, n = 0, buf;
+	char msg[8], *p;
+
+	if (h < 0 && !rt_ok(recv_fds(s, msg, sizeof(msg), &h, 1, &n, WAIT_MS) > 0 && n == 1,
+			    "the child receives a heap descriptor"))
+		return 1;
+	buf = dmabuf_fd_heap_alloc_fd(h, 2 * page, O_RDWR | O_CLOEXEC, 0);
+	if (!rt_ok(buf >= 0, "the child allocates from the heap descriptor (%d)", buf))
+		return 1;
+	p = map_rw(buf, 2 * page);
+	if (!rt_ok(p != NULL, "the child maps the buffer"))
+		return 1;
+	strcpy(p + page, "from the child's heap fd");
+	munmap(p, 2 * page);
+	rt_is_int(send_fds(s, "buf", 4, &buf, 1), 0, "the child sends the buffer back");
+	close(buf);
+	close(h);
+	return rt_exit_status();
+}
+
+/* Run heap_user_main() in a child (@h: inherited; -1: sent it after the fork). */
+static void heap_fd_user(int h, const char *how)
+{
+	int arg = h, buf = -1, n = 0, sent;
+	char msg[8], *p;
+	struct child c;
+
+	c = fork_child(heap_user_main, &arg);
+	if (h < 0) {
+		/* opened after the fork: the child can only have it from the message */
+		sent = dmabuf_fd_heap_open("system", O_RDONLY | O_CLOEXEC);
+		ok(sent >= 0, "heap fd (%s): opened after the fork", how);
+		is_int(send_fds(c.sock, "heap", 5, &sent, 1), 0, "heap fd (%s): sent", how);
+		xclose(sent);
+	}
+	if (ok(recv_fds(c.sock, msg, sizeof(msg), &buf, 1, &n, WAIT_MS) > 0 && n == 1,
+	       "heap fd (%s): the child allocated and sent the buffer", how)) {
+		p = map_rw(buf, 2 * page);
+		ok(p && !strcmp(p + page, "from the child's heap fd"),
+		   "heap fd (%s): the buffer shows the child's bytes here", how);
+		if (p)
+			munmap(p, 2 * page);
+		close(buf);
+	}
+	finish_child(&c, how);
+}
+
+static void test_heap_fd(void)
+{
+	int h, d, s;
+	uint64_t h0, type = 77, got = 0;
+	bool gone;
+
+	settle();
+	h0 = stats().heaps;
+	h = dmabuf_fd_heap_open("system", O_RDONLY | O_CLOEXEC);
+	if (!ok(h >= 0, "heap fd: open (%d)", h))
+		return;
+	is_int(stats().heaps, h0 + 1, "heap fd: the broker holds a heap object");
+	s = raw_open(test_broker_socket(), NULL);
+	if (s < 0)
+		bail_out("raw connection: %s", strerror(-s));
+	is_int(identify(s, h, &type), 0, "heap fd: IDENTIFY");
+	is_int(type, DMABUFD_TYPE_HEAP, "heap fd: it is a heap");
+	close(s);
+	heap_fd_user(h, "inherited by fork");
+	heap_fd_user(-1, "SCM_RIGHTS");
+	gone = stat_until(RAW_STAT(heaps), h0 + 1, &got);
+	ok(gone, "heap fd: the one sent is released once the child is done with it (%llu left)",
+	   (unsigned long long)(got - h0));
+
+	d = dup(h);
+	close(h);
+	lifetime_in_child(d, RAW_STAT(heaps), h0 + 1, h0, "heap fd");
 }
 
 /* ---- the broker goes away under a waiter ---- */
@@ -837,6 +947,7 @@ int main(int argc, char **argv)
 	timeline_last_fd();
 	timeline_owner_killed();
 	test_capability();
+	test_heap_fd();
 	test_broker_gone();
 	stats_drop();
 	return tap_done();
