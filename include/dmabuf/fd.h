@@ -313,7 +313,7 @@ DMABUF_API int dmabuf_fd_buf_wait(int fd, unsigned int flags, int64_t timeout_ns
  *
  * Return: 0, or -errno as mmap() fails: -EINVAL (@len 0, @offset unaligned, the range past
  * the buffer's end, a refused private mapping), -EBADF, -EACCES (access mode), -ENOMEM (also:
- * on the broker, a udmabuf over more than 32 distinct memfds, which one reply cannot carry).
+ * on the broker, a udmabuf over more than 250 distinct memfds, which one reply cannot carry).
  */
 DMABUF_API int dmabuf_fd_buf_mmap(int fd, void *addr, size_t len, int prot, int flags,
 				  uint64_t offset, void **map);

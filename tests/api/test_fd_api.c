@@ -807,6 +807,39 @@ static void test_mmap(void)
 	test_mmap_udmabuf();
 }
 
+/*
+ * A list of many one-page memfds: more descriptors than one request (32) or a mask can name
+ * travel to the broker and back; the mapping shows every memfd's page in order.
+ */
+static void test_udmabuf_many(void)
+{
+	enum { N = 100 };
+	struct dmabuf_fd_udmabuf_item items[N];
+	unsigned char *p = NULL;
+	int fd, i, good = 1;
+
+	for (i = 0; i < N; i++) {
+		items[i] = (struct dmabuf_fd_udmabuf_item){ .memfd = (uint32_t)memfd(1, F_SEAL_SHRINK),
+							    .size = page };
+		if (pwrite((int)items[i].memfd, &(char){ (char)i }, 1, 0) != 1)
+			bail_out("pwrite: %s", strerror(errno));
+	}
+	fd = dmabuf_fd_udmabuf_create_list(items, N, 0);
+	if (ok(fd >= 0, "udmabuf list: 100 distinct memfds")) {
+		is_int(fd_size(fd), N * page, "udmabuf list of 100: size");
+		is_int(dmabuf_fd_buf_mmap(fd, NULL, N * page, PROT_READ, MAP_SHARED, 0,
+					  (void **)&p), 0, "udmabuf list of 100: mmap");
+		for (i = 0; p && i < N; i++)
+			good &= p[(size_t)i * page] == (unsigned char)i;
+		ok(good, "udmabuf list of 100: every memfd's page, in order");
+		if (p)
+			munmap(p, N * page);
+		close(fd);
+	}
+	for (i = 0; i < N; i++)
+		close((int)items[i].memfd);
+}
+
 /* ---- DMA_BUF_IOCTL_SYNC and SET_NAME ---- */
 
 static void test_buf_sync(void)
@@ -1310,6 +1343,7 @@ int main(int argc, char **argv)
 	test_heap();
 	test_heap_fd();
 	test_udmabuf();
+	test_udmabuf_many();
 	test_mmap();
 	test_buf_sync();
 	test_export_import();
