@@ -504,6 +504,69 @@ static void test_by_hand(void)
 	daemon_close(&d);
 }
 
+/*
+ * SO_PEERCRED: even when the file system lets another user reach the socket (a socket made
+ * 0666 by mistake, in a directory others may traverse), the broker refuses a peer whose uid is
+ * neither its own nor root's.  Needs root to become another user; skipped otherwise.
+ */
+static void test_peer_uid(void)
+{
+	char dir[160], sock[200];
+	const char *top = test_broker_dirname();
+	struct daemon d;
+	size_t from;
+	pid_t pid;
+	int st;
+
+	if (geteuid() != 0) {
+		skip("peer uid: needs root to connect as another user");
+		return;
+	}
+	snprintf(dir, sizeof(dir), "%s/peer", top);
+	snprintf(sock, sizeof(sock), "%s/dmabufd.sock", dir);
+	if (mkdir(dir, 0711) || chmod(dir, 0711) || chmod(top, 0711))
+		bail_out("mkdir: %s", strerror(errno));
+	daemon_start(&d, sock, NULL, true);
+	if (!ok(daemon_wait_ready(&d), "peer uid: a broker is ready")) {
+		daemon_close(&d);
+		return;
+	}
+	if (chmod(sock, 0666))
+		bail_out("chmod: %s", strerror(errno));
+	daemon_read_log(&d, 0);
+	from = d.log_len;
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		bail_out("fork: %s", strerror(errno));
+	if (pid == 0) {
+		int s;
+
+		if (setgid(65534) || setuid(65534))
+			_exit(3);
+		s = raw_connect(sock);
+		if (s < 0)
+			_exit(2);
+		/* refused: the broker closes the connection instead of answering HELLO */
+		_exit(raw_hello(s, NULL) == 0 ? 1 : 0);
+	}
+	if (!wait_child(pid, &st))
+		st = -1;
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	   "peer uid: a client of uid 65534 reaches the socket and is refused (%s)",
+	   status_str(st));
+	ok(daemon_wait_line(&d, from, WAIT_MS) && strstr(d.log + from, "uid 65534"),
+	   "peer uid: ... with a log line naming its uid");
+	daemon_show_log(&d, from, "  ");
+	pid = 0;
+	xclose(raw_open(sock, &pid));
+	is_int(pid, d.pid, "peer uid: our own clients are still served");
+	chmod(top, 0700);
+	kill(d.pid, SIGTERM);
+	daemon_wait_exit(&d, WAIT_MS, &st);
+	daemon_close(&d);
+}
+
 /* ---- refused and restarted ---- */
 
 static void test_unsafe_dir(void)
@@ -592,6 +655,7 @@ int main(void)
 	test_cli();
 	test_on_demand();
 	test_by_hand();
+	test_peer_uid();
 	test_unsafe_dir();
 	test_stale_socket();
 	test_idle_exit();
