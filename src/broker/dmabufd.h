@@ -101,7 +101,6 @@ struct dmabufd {
 	int inotify_fd;
 	unsigned int idle_exit;		/* seconds; 0: never */
 	bool stopping;
-	uint64_t phys_pages;		/* the machine's RAM, for heap allocations */
 	struct dmabufd_stats stats;
 	struct dmabufd_src listen_src, signal_src, inotify_src;
 };
@@ -240,7 +239,6 @@ int dmabufd_epoll_add(int fd, uint32_t events, struct dmabufd_src *src);
 void dmabufd_flush(void);
 
 /* heap.c */
-void dmabufd_heaps_init(void);
 void dmabufd_heap_release(struct dmabufd_obj *obj);
 int dmabufd_op_heap_open(struct dmabufd_req *req);
 int dmabufd_op_heap_alloc_fd(struct dmabufd_req *req);

@@ -43,12 +43,6 @@ static const struct dmabuf_buf_ops system_buf_ops = {
 	.release = nomem_release,
 };
 
-/* An allocation the machine could never satisfy fails up front, as the kernel's would. */
-static bool too_large(uint64_t len)
-{
-	return dmabufd.phys_pages && len / dmabuf_page_size() > dmabufd.phys_pages;
-}
-
 static int system_allocate(struct dmabuf_heap *heap, uint64_t len, uint32_t fd_flags,
 			   uint64_t heap_flags, struct dmabuf_buf **out)
 {
@@ -60,7 +54,7 @@ static int system_allocate(struct dmabuf_heap *heap, uint64_t len, uint32_t fd_f
 		.map_info = DMABUF_MAP_COHERENT_CACHED,
 	};
 
-	if (too_large(len) || len > (uint64_t)INT64_MAX)
+	if (dmabuf_len_too_large(len))
 		return -ENOMEM;
 	return dmabuf_buf_export(&info, out);
 }
@@ -68,13 +62,6 @@ static int system_allocate(struct dmabuf_heap *heap, uint64_t len, uint32_t fd_f
 static const struct dmabuf_heap_ops system_heap_ops = {
 	.allocate = system_allocate,
 };
-
-void dmabufd_heaps_init(void)
-{
-	long pages = sysconf(_SC_PHYS_PAGES);
-
-	dmabufd.phys_pages = pages > 0 ? (uint64_t)pages : 0;
-}
 
 /* The memory of a @len-byte buffer: a zero-filled memfd that can never change size. */
 static int system_memfd(uint64_t len)

@@ -286,7 +286,6 @@ static int startup(void)
 		log_error("cannot create the slot table: %s", strerror(-ret));
 		return ret;
 	}
-	dmabufd_heaps_init();
 	if (dmabufd_objects_init() || dmabufd_buffers_init()) {
 		log_error("out of memory");
 		return -ENOMEM;

@@ -55,6 +55,20 @@ static int call_fd(struct broker_req *req, bool cloexec, struct broker_rep *rep)
 	return ret < 0 ? ret : -EPROTO;
 }
 
+/* The common request: @op on one descriptor with one argument, nothing but arg[] back. */
+static int call_on(uint32_t op, int fd, uint64_t arg, struct broker_rep *rep)
+{
+	struct broker_req req = {
+		.msg.op = op,
+		.msg.arg[0] = arg,
+		.fds = &fd,
+		.nfds = 1,
+	};
+
+	*rep = (struct broker_rep){ 0 };
+	return call(&req, rep);
+}
+
 static void name_set(struct dmabufd_msg *msg, const char *name)
 {
 	strncpy(msg->name, name, sizeof(msg->name) - 1);
@@ -459,13 +473,8 @@ static int broker_buf_import_sync_file(int fd, unsigned int flags, int sync_fd)
 
 static int broker_buf_map_info(int fd, uint64_t *map_info)
 {
-	struct broker_req req = {
-		.msg.op = DMABUFD_OP_BUF_MAP_INFO,
-		.fds = &fd,
-		.nfds = 1,
-	};
-	struct broker_rep rep = { 0 };
-	int ret = call(&req, &rep);
+	struct broker_rep rep;
+	int ret = call_on(DMABUFD_OP_BUF_MAP_INFO, fd, 0, &rep);
 
 	if (ret == 0)
 		*map_info = rep.msg.arg[0];
@@ -756,15 +765,9 @@ static int broker_sync_wait(int fd, int64_t timeout_ns)
 
 static int broker_sync_set_deadline(int fd, uint64_t deadline_ns)
 {
-	struct broker_req req = {
-		.msg.op = DMABUFD_OP_SYNC_SET_DEADLINE,
-		.msg.arg[0] = deadline_ns,
-		.fds = &fd,
-		.nfds = 1,
-	};
-	struct broker_rep rep = { 0 };
+	struct broker_rep rep;
 
-	return call(&req, &rep);
+	return call_on(DMABUFD_OP_SYNC_SET_DEADLINE, fd, deadline_ns, &rep);
 }
 
 /* ---- sw_sync ---- */
@@ -805,15 +808,9 @@ static int broker_sw_fence_create(int tl, uint32_t value, const char *name)
 
 static int broker_sw_timeline_inc(int tl, uint32_t count)
 {
-	struct broker_req req = {
-		.msg.op = DMABUFD_OP_SW_INC,
-		.msg.arg[0] = count,
-		.fds = &tl,
-		.nfds = 1,
-	};
-	struct broker_rep rep = { 0 };
+	struct broker_rep rep;
 
-	return call(&req, &rep);
+	return call_on(DMABUFD_OP_SW_INC, tl, count, &rep);
 }
 
 static int broker_sw_get_deadline(int tl, int fence_fd, uint64_t *deadline_ns)

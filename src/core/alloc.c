@@ -70,3 +70,12 @@ uint64_t dmabuf_page_size(void)
 {
 	return (uint64_t)sysconf(_SC_PAGESIZE);
 }
+
+bool dmabuf_len_too_large(uint64_t len)
+{
+	long pages = sysconf(_SC_PHYS_PAGES);
+
+	if (len > (uint64_t)INT64_MAX)
+		return true;
+	return pages > 0 && len / dmabuf_page_size() > (uint64_t)pages;
+}

@@ -128,15 +128,6 @@ static const struct dmabuf_buf_ops system_buf_ops = {
 	.release = system_release,
 };
 
-/* An allocation the machine could never satisfy fails up front, as the
- * kernel's would once it ran out of pages. */
-static bool too_large(uint64_t len)
-{
-	long pages = sysconf(_SC_PHYS_PAGES);
-
-	return pages > 0 && len / dmabuf_page_size() > (uint64_t)pages;
-}
-
 static int system_allocate(struct dmabuf_heap *heap, uint64_t len,
 			   uint32_t fd_flags, uint64_t heap_flags,
 			   struct dmabuf_buf **out)
@@ -151,7 +142,7 @@ static int system_allocate(struct dmabuf_heap *heap, uint64_t len,
 	struct system_buffer *sb;
 	int ret;
 
-	if (too_large(len) || len > (uint64_t)INT64_MAX)
+	if (dmabuf_len_too_large(len))
 		return -ENOMEM;
 
 	sb = dmabuf_calloc(1, sizeof(*sb));

@@ -48,4 +48,10 @@ int64_t dmabuf_deadline_from_timeout(int64_t timeout_ns);
 /* The CPU page size: the unit of mmap offsets, heap sizes and udmabuf ranges. */
 uint64_t dmabuf_page_size(void);
 
+/*
+ * A buffer of @len bytes the machine could never hold (more than its RAM, or more than an
+ * off_t): heaps fail it up front with -ENOMEM, as the kernel's would once out of pages.
+ */
+bool dmabuf_len_too_large(uint64_t len);
+
 #endif /* DMABUF_CORE_INTERNAL_H */
