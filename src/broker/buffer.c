@@ -428,3 +428,22 @@ int dmabufd_op_buf_map_info(struct dmabufd_req *req)
 	req->rep->arg[0] = (uint64_t)dmabuf_buf_map_info(b->core);
 	return 0;
 }
+
+int dmabufd_op_buf_info(struct dmabufd_req *req)
+{
+	struct dmabufd_buf *b;
+	const char *exp;
+	int ret;
+
+	ret = req_buf(req, &b);
+	if (ret)
+		return ret;
+	ret = dmabuf_buf_get_name(b->core, req->rep->name, sizeof(req->rep->name));
+	req->rep->arg[0] = ret >= 0;
+	req->rep->arg[1] = dmabuf_buf_size(b->core);
+	exp = dmabuf_buf_exp_name(b->core);
+	req->rep_len = (uint32_t)strnlen(exp, DMABUF_BUF_NAME_LEN - 1) + 1;
+	memcpy(req->rep_payload, exp, req->rep_len - 1);
+	((char *)req->rep_payload)[req->rep_len - 1] = '\0';
+	return 0;
+}

@@ -52,6 +52,8 @@ static const struct op_desc ops[] = {
 	[DMABUFD_OP_STATS] = { op_stats, 0, false },
 	[DMABUFD_OP_HEAP_OPEN] = { dmabufd_op_heap_open, 0, false },
 	[DMABUFD_OP_HEAP_ALLOC_FD] = { dmabufd_op_heap_alloc_fd, 1, false },
+	[DMABUFD_OP_BUF_INFO] = { dmabufd_op_buf_info, 1, false },
+	[DMABUFD_OP_SYNC_POLLED] = { dmabufd_op_sync_polled, 1, false },
 };
 
 /* The one request and the one reply in flight (the broker has one thread). */

@@ -167,12 +167,17 @@ void dmabufd_slot_free(uint64_t slot);
 /* buffer.c: dma-bufs. */
 struct dmabuf_buf;
 
-/* Where a udmabuf's pages are (udmabuf.c): its ranges over distinct memfds. */
+/*
+ * Where a udmabuf's pages are (udmabuf.c): its ranges over distinct memfds, and what pins
+ * those (the driver pins its pages: no F_SEAL_WRITE on the memfds while the buffer lives).
+ */
 struct dmabufd_ranges {
 	unsigned int nitems;
 	unsigned int nfds;
 	struct dmabufd_udmabuf_item *items;	/* fd_index into @fds */
 	int *fds;		/* the core's descriptors: not ours to close */
+	void **pins;		/* per fd: a writable shared page of it, unmapped when freed;
+				 * NULL: not pinned (a read-only memfd) */
 };
 
 /*
@@ -221,10 +226,12 @@ int dmabufd_op_buf_set_name(struct dmabufd_req *req);
 int dmabufd_op_buf_export(struct dmabufd_req *req);
 int dmabufd_op_buf_import(struct dmabufd_req *req);
 int dmabufd_op_buf_map_info(struct dmabufd_req *req);
+int dmabufd_op_buf_info(struct dmabufd_req *req);
 int dmabufd_op_buf_ranges(struct dmabufd_req *req);
 int dmabufd_op_sync_merge(struct dmabufd_req *req);
 int dmabufd_op_sync_info(struct dmabufd_req *req);
 int dmabufd_op_sync_set_deadline(struct dmabufd_req *req);
+int dmabufd_op_sync_polled(struct dmabufd_req *req);
 int dmabufd_op_sw_timeline_create(struct dmabufd_req *req);
 int dmabufd_op_sw_fence_create(struct dmabufd_req *req);
 int dmabufd_op_sw_inc(struct dmabufd_req *req);

@@ -1,17 +1,20 @@
 // SPDX-License-Identifier: MIT
 /*
  * sync_file.c - sync_files in the broker: a core sync_file behind a pipe, and the sync_file
- * ops (SYNC_IOC_MERGE, SYNC_IOC_FILE_INFO, SYNC_IOC_SET_DEADLINE).
+ * ops (SYNC_IOC_MERGE, SYNC_IOC_FILE_INFO, SYNC_IOC_SET_DEADLINE, and the first poll).
  *
  * The client's descriptor is the pipe's read end.  The broker keeps the write end and writes
  * one byte when the fence signals, so the descriptor polls POLLIN exactly when the kernel's
  * would.  The write end is in epoll with no events: EPOLLERR says the last read end is gone,
  * and the sync_file is released then.
  *
- * The broker watches the fence's leaves, one unsignaled leaf at a time, and never enables
- * signaling on a container: the kernel does that only when somebody polls the file, and it
- * shows (an array whose member failed reports the error in a count-only FILE_INFO only after
- * a poll; the array's callbacks on its members keep it alive until they all signal).  The
+ * The broker watches the fence's leaves, one unsignaled leaf at a time, and does not enable
+ * signaling on a container by itself: the kernel does that only when somebody polls the file,
+ * and it shows (an array whose member failed reports the error in a count-only FILE_INFO only
+ * after a poll; the array's callbacks on its members keep it alive until they all signal).
+ * Clients poll the pipe, which the broker does not see, so they say when they first poll a
+ * sync_file (DMABUFD_OP_SYNC_POLLED), and the broker then does what that poll does: a
+ * callback on the file's fence, once per sync_file, left there until it signals.  The
  * callback of a lone fence writes the byte itself; for a container, it runs with a fence lock
  * held, so it only queues the sync_file, and the next leaf is armed (or the byte written) by
  * dmabufd_sync_files_flush(), in signal order, before the broker answers or waits again.
@@ -36,6 +39,8 @@ struct dmabufd_sync_file {
 	bool fired;			/* the callback ran: arm the next leaf */
 	struct dmabufd_sync_file *dirty_next;
 	unsigned int leaves;		/* fences FILE_INFO can report; never grows */
+	bool polled;			/* a client polled it: @poll_cb was added */
+	struct dmabuf_fence_cb poll_cb;	/* on @fence: what the kernel's first poll adds */
 };
 
 /* sync_files whose leaf signaled, oldest first */
@@ -167,6 +172,8 @@ void dmabufd_sync_file_release(struct dmabufd_obj *obj)
 		dirty_del(sf);
 	else if (sf->armed)
 		dmabuf_fence_remove_callback(sf->armed, &sf->cb);
+	if (sf->polled)
+		dmabuf_fence_remove_callback(sf->fence, &sf->poll_cb);
 	dmabuf_fence_put(sf->armed);
 	dmabuf_fence_put(sf->fence);
 	dmabuf_sync_file_put(sf->core);
@@ -271,6 +278,30 @@ int dmabufd_op_sync_set_deadline(struct dmabufd_req *req)
 	if (ret)
 		return ret;
 	return dmabuf_sync_file_set_deadline(sf->core, (int64_t)req->msg->arg[0]);
+}
+
+/*
+ * The callback of a poll: the kernel's wakes the file's pollers; here the pipe's byte does
+ * that (the leaves' callbacks write it), so being on the fence is all it has to do.
+ */
+static void polled_cb(struct dmabuf_fence *fence, struct dmabuf_fence_cb *cb)
+{
+}
+
+int dmabufd_op_sync_polled(struct dmabufd_req *req)
+{
+	struct dmabufd_sync_file *sf;
+	int ret;
+
+	ret = req_sf(req, &sf);
+	if (ret)
+		return ret;
+	if (sf->polled)
+		return 0;
+	sf->polled = true;
+	/* -ENOENT: it has signaled already, which the pipe shows */
+	dmabuf_fence_add_callback(sf->fence, &sf->poll_cb, polled_cb);
+	return 0;
 }
 
 void dmabufd_sync_files_fini(void)

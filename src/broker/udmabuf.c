@@ -8,6 +8,12 @@
  * the kernel's order and keeps its own duplicates).  The client's descriptor is a token: a
  * sealed, zero-filled memfd of the buffer's size whose lifetime (inotify) is the buffer's;
  * the pages are the memfds' own, which clients map after asking for the ranges.
+ *
+ * The driver takes only shmem and hugetlbfs files: a dma-buf given as a "memfd" (a heap
+ * buffer or a token here, both memfds) is refused like any other file, -EBADFD.  It also pins
+ * the pages, so the memfd cannot gain F_SEAL_WRITE while the buffer lives (EBUSY): the broker
+ * holds a writable shared mapping of one page of each memfd meanwhile, which the kernel's
+ * seal check refuses the same way.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,12 +30,38 @@
 _Static_assert(DMABUFD_UDMABUF_LIST_LIMIT == DMABUF_UDMABUF_LIST_LIMIT,
 	       "the protocol's list limit is the core's");
 
+/*
+ * Pins are mappings, and a process has at most vm.max_map_count of them (65530 by default):
+ * past this many, memfds go unpinned rather than leave the broker without room to map.
+ */
+#define PINS_MAX	32768
+
+static unsigned int pins_live;
+
 void dmabufd_udmabuf_pending_clear(struct dmabufd_conn *conn)
 {
 	for (unsigned int i = 0; i < conn->npending; i++)
 		if (conn->pending[i] >= 0)
 			close(conn->pending[i]);
 	conn->npending = 0;
+}
+
+/*
+ * What fd[@slot] of the request stands for in the pending list: itself, or -1 ("not open")
+ * when it is a broker object.  The driver refuses those (dma-bufs) for not being shmem files,
+ * with the errno of a descriptor that is not open, when it comes to their item: so the core
+ * checks them in its order, with everything else.
+ */
+static int pending_memfd(struct dmabufd_req *req, unsigned int slot)
+{
+	struct dmabufd_obj *obj;
+	int fd = req->fds[slot];
+
+	if (fd >= 0 && !dmabufd_req_obj(req, slot, DMABUFD_TYPE_NONE, &obj)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
 }
 
 /*
@@ -56,7 +88,7 @@ static int pending_append(struct dmabufd_req *req, uint64_t declared)
 	if (conn->npending + n > DMABUFD_UDMABUF_LIST_LIMIT)
 		return dmabufd_req_drop(req, "udmabuf list longer than the limit");
 	for (unsigned int i = 0; i < n; i++) {
-		conn->pending[conn->npending++] = req->fds[i];
+		conn->pending[conn->npending++] = pending_memfd(req, i);
 		req->fds[i] = -1;
 	}
 	return 0;
@@ -75,9 +107,36 @@ void dmabufd_ranges_free(struct dmabufd_ranges *ranges)
 {
 	if (!ranges)
 		return;
+	for (unsigned int i = 0; i < ranges->nfds; i++) {
+		if (ranges->pins[i]) {
+			munmap(ranges->pins[i], (size_t)sysconf(_SC_PAGESIZE));
+			pins_live--;
+		}
+	}
 	free(ranges->items);
 	free(ranges->fds);
+	free(ranges->pins);
 	free(ranges);
+}
+
+/*
+ * A writable shared mapping of the page at @offset of @fd, which keeps F_SEAL_WRITE off the
+ * memfd (EBUSY) as the driver's pinned pages do; nothing is touched, so it costs no memory.
+ * NULL if the memfd cannot be mapped so (opened read-only), or PINS_MAX are live: then nothing
+ * pins it.
+ */
+static void *pin_page(int fd, uint64_t offset)
+{
+	void *p;
+
+	if (pins_live >= PINS_MAX)
+		return NULL;
+	p = mmap(NULL, (size_t)sysconf(_SC_PAGESIZE), PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		 (off_t)offset);
+	if (p == MAP_FAILED)
+		return NULL;
+	pins_live++;
+	return p;
 }
 
 /* The buffer's ranges, from the core's backing table (its descriptors, each once). */
@@ -100,7 +159,8 @@ static int ranges_build(struct dmabuf_buf *core, struct dmabufd_ranges **out)
 		goto out_unmap;
 	r->items = calloc(table->nents, sizeof(*r->items));
 	r->fds = calloc(table->nents, sizeof(*r->fds));
-	if (!r->items || !r->fds) {
+	r->pins = calloc(table->nents, sizeof(*r->pins));
+	if (!r->items || !r->fds || !r->pins) {
 		dmabufd_ranges_free(r);
 		goto out_unmap;
 	}
@@ -110,8 +170,10 @@ static int ranges_build(struct dmabuf_buf *core, struct dmabufd_ranges **out)
 
 		while (j < r->nfds && r->fds[j] != e->fd)
 			j++;
-		if (j == r->nfds)
+		if (j == r->nfds) {
+			r->pins[j] = pin_page(e->fd, e->offset);
 			r->fds[r->nfds++] = e->fd;
+		}
 		r->items[i].fd_index = j;
 		r->items[i].offset = e->offset;
 		r->items[i].size = e->length;

@@ -200,6 +200,23 @@ enum dmabufd_op {
 	 * errors.
 	 */
 	DMABUFD_OP_HEAP_ALLOC_FD = 21,
+
+	/*
+	 * What fdinfo shows of the dma-buf fd[0]: reply name = its name, arg[0] = 1 when a
+	 * name was ever set (else 0: fdinfo has no name: line), arg[1] = size, and the
+	 * exporter's name in the payload (NUL-terminated, at most 32 bytes).  -ENOTTY not a
+	 * dma-buf.
+	 */
+	DMABUFD_OP_BUF_INFO = 22,
+
+	/*
+	 * fd[0] = a sync_file that a client polls (or waits on through epoll) for the first
+	 * time.  The broker does what the kernel's first poll of the file does: it enables
+	 * signaling on the file's fence (a callback on it), once per sync_file; a container
+	 * whose member failed then signals with that error, which the count-only SYNC_INFO
+	 * shows.  Reply ret 0.  Not open -EBADF, not a sync_file -ENOTTY.
+	 */
+	DMABUFD_OP_SYNC_POLLED = 23,
 };
 
 #define DMABUFD_NO_SLOT		UINT64_MAX

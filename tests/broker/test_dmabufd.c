@@ -7,7 +7,9 @@
  * broker already serves or in a directory open to others, restarted over a stale socket,
  * stopped cleanly by SIGTERM (exit 0, socket unlinked) or by --idle-exit, and robust to
  * malformed datagrams: the offending connection is dropped with a log line on stderr and the
- * broker serves everyone else.  $DMABUFD names the dmabufd under test.
+ * broker serves everyone else.  Some ops are checked over the bare protocol: UDMABUF_CREATE
+ * refusing dma-bufs for memfds and holding its memfds' pages, and SYNC_POLLED.  $DMABUFD names
+ * the dmabufd under test.
  *
  * This process never calls the fd API itself: each client is a fork child whose library
  * connects afresh, with the socket and binary it was given.
@@ -567,6 +569,225 @@ static void test_peer_uid(void)
 	daemon_close(&d);
 }
 
+/* ---- ops over the bare protocol ---- */
+
+/*
+ * @msg on @s with @nfds descriptors of @fds and @len bytes of @payload: the reply's ret (or
+ * the transport's -errno), its header back in @msg, its first descriptor in *@out (-1 if none;
+ * @out NULL: closed).
+ */
+static int raw_op(int s, struct dmabufd_msg *msg, const int *fds, int nfds, const void *payload,
+		  size_t len, int *out)
+{
+	int rfds[4], n = 0, ret;
+
+	ret = raw_request(s, msg, payload, len, fds, nfds, NULL, 0, rfds, 4, &n);
+	if (out) {
+		*out = n ? rfds[0] : -1;
+		raw_close_fds(rfds + 1, n - 1);
+	} else {
+		raw_close_fds(rfds, n);
+	}
+	return ret ? ret : msg->ret;
+}
+
+/* A new descriptor from @msg (name, arg[0]) on fd[0] = @fd (none if negative); bails out. */
+static int raw_new(int s, uint32_t op, int fd, uint64_t arg, const char *name)
+{
+	struct dmabufd_msg msg = { .op = op, .arg = { arg } };
+	int out, ret;
+
+	snprintf(msg.name, sizeof(msg.name), "%s", name);
+	ret = raw_op(s, &msg, &fd, fd >= 0, NULL, 0, &out);
+	if (ret || out < 0)
+		bail_out("op %u: %d", op, ret);
+	return out;
+}
+
+/* UDMABUF_CREATE of @count one-page items, item i over memfd @fds[i] at @offs[i]. */
+static int raw_udmabuf(int s, const int *fds, const uint64_t *offs, int count, int *out)
+{
+	struct dmabufd_udmabuf_item it[2];
+	struct dmabufd_msg msg = { .op = DMABUFD_OP_UDMABUF_CREATE, .arg = { 0, count, count } };
+
+	for (int i = 0; i < count; i++)
+		it[i] = (struct dmabufd_udmabuf_item){ (uint32_t)i, 0, offs[i], page };
+	*out = -1;
+	return raw_op(s, &msg, fds, count, it, count * sizeof(it[0]), out);
+}
+
+/* The status of a count-only SYNC_INFO on sync_file @fd (INT32_MIN if the call failed). */
+static int raw_count_status(int s, int fd)
+{
+	struct dmabufd_msg msg = { .op = DMABUFD_OP_SYNC_INFO };
+
+	if (raw_op(s, &msg, &fd, 1, NULL, 0, NULL))
+		return INT32_MIN;
+	return (int32_t)msg.arg[0];
+}
+
+static int raw_polled(int s, int fd)
+{
+	struct dmabufd_msg msg = { .op = DMABUFD_OP_SYNC_POLLED };
+
+	return raw_op(s, &msg, &fd, fd >= 0, NULL, 0, NULL);
+}
+
+/* A pipe the broker writes (a sync_file) became readable within WAIT_MS. */
+static bool raw_readable(int fd)
+{
+	struct pollfd pfd = { fd, POLLIN, 0 };
+
+	return poll(&pfd, 1, WAIT_MS) == 1 && (pfd.revents & POLLIN);
+}
+
+/* A memfd of @pages pages sealed against shrinking, as UDMABUF_CREATE wants. */
+static int sealed_memfd(unsigned int pages)
+{
+	int fd = memfd_create("t", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	if (fd < 0 || ftruncate(fd, (off_t)(pages * page)) ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK))
+		bail_out("memfd: %s", strerror(errno));
+	return fd;
+}
+
+/* -errno of F_ADD_SEALS(F_SEAL_WRITE) on @fd, or 0. */
+static int seal_write(int fd)
+{
+	return fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE) ? -errno : 0;
+}
+
+/*
+ * UDMABUF_CREATE: a dma-buf is no memfd (EBADFD), when the driver comes to its item; the
+ * memfd of a live udmabuf refuses F_SEAL_WRITE (EBUSY), and takes it once the buffer is gone.
+ */
+static void test_udmabuf_memfds(int s)
+{
+	struct dmabufd_msg msg = { .op = DMABUFD_OP_HEAP_ALLOC, .arg = { page, O_RDWR } };
+	int m = sealed_memfd(2), m2 = sealed_memfd(1), ro, h, u, u2 = -1, x = -1, fds[2];
+	uint64_t offs[2] = { 0, 0 }, got = 0;
+	char path[64];
+
+	strcpy(msg.name, "system");
+	if (raw_op(s, &msg, NULL, 0, NULL, 0, &h) || h < 0)
+		bail_out("HEAP_ALLOC failed");
+	is_int(raw_udmabuf(s, &m, offs, 1, &u), 0, "udmabuf: created over a memfd");
+	if (u < 0)
+		return;
+	is_int(seal_write(m), -EBUSY, "udmabuf: its memfd refuses F_SEAL_WRITE while it lives");
+	is_int(raw_udmabuf(s, &h, offs, 1, &x), -EBADFD, "udmabuf: a heap buffer is no memfd");
+	xclose(x);
+	is_int(raw_udmabuf(s, &u, offs, 1, &x), -EBADFD, "udmabuf: nor is a udmabuf");
+	xclose(x);
+	fds[0] = m;
+	fds[1] = h;
+	is_int(raw_udmabuf(s, fds, offs, 2, &x), -EBADFD, "udmabuf: a dma-buf as second item");
+	xclose(x);
+	fds[0] = h;
+	fds[1] = m;
+	offs[1] = 1;
+	is_int(raw_udmabuf(s, fds, offs, 2, &x), -EINVAL,
+	       "udmabuf: an unaligned item is refused before any descriptor is looked at");
+	xclose(x);
+
+	/* nothing can pin a memfd opened read-only: the buffer is made all the same */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", m2);
+	ro = open(path, O_RDONLY | O_CLOEXEC);
+	offs[0] = 0;
+	ok(ro >= 0 && raw_udmabuf(s, &ro, offs, 1, &u2) == 0 && u2 >= 0,
+	   "udmabuf: created over a read-only memfd");
+	xclose(u2);
+	xclose(ro);
+
+	xclose(u);
+	xclose(h);
+	ok(raw_stat_until(s, RAW_STAT(buffers), 0, WAIT_MS, &got),
+	   "udmabuf: the broker released them (%llu buffers left)", (unsigned long long)got);
+	is_int(seal_write(m), 0, "udmabuf: once it is gone, its memfd takes F_SEAL_WRITE");
+	close(m);
+	close(m2);
+}
+
+/*
+ * SYNC_POLLED: a merged sync_file whose member failed reports the error in a count-only
+ * SYNC_INFO once it has been polled, and 1 if nobody polled it, as the kernel's does.
+ */
+static void test_sync_polled(int s)
+{
+	int tla, tlb, a, b, two[2], fds[2], mfd;
+	struct dmabufd_msg msg;
+	bool r;
+
+	tla = raw_new(s, DMABUFD_OP_SW_TIMELINE_CREATE, -1, 0, "polled");
+	tlb = raw_new(s, DMABUFD_OP_SW_TIMELINE_CREATE, -1, 0, "polled");
+	a = raw_new(s, DMABUFD_OP_SW_FENCE_CREATE, tla, 1, "a");
+	b = raw_new(s, DMABUFD_OP_SW_FENCE_CREATE, tlb, 1, "b");
+	fds[0] = a;
+	fds[1] = b;
+	for (int i = 0; i < 2; i++) {
+		msg = (struct dmabufd_msg){ .op = DMABUFD_OP_SYNC_MERGE, .name = "two" };
+		if (raw_op(s, &msg, fds, 2, NULL, 0, &two[i]) || two[i] < 0)
+			bail_out("SYNC_MERGE failed");
+	}
+	/* two[0] is polled while both fences are pending, two[1] never */
+	is_int(raw_count_status(s, two[0]), 0, "sync polled: pending before the poll");
+	is_int(raw_polled(s, two[0]), 0, "sync polled: SYNC_POLLED on a merged sync_file");
+	is_int(raw_polled(s, two[0]), 0, "sync polled: ... and again (once is what counts)");
+	is_int(raw_count_status(s, two[0]), 0, "sync polled: still pending after it");
+
+	close(tla);	/* a fails with -ENOENT */
+	ok(raw_readable(a), "sync polled: the first fence failed");
+	is_int(raw_count_status(s, a), -ENOENT, "sync polled: ... with -ENOENT");
+	is_int(raw_count_status(s, two[0]), 0, "sync polled: polled: pending while b is");
+	is_int(raw_count_status(s, two[1]), 0, "sync polled: not polled: pending while b is");
+
+	msg = (struct dmabufd_msg){ .op = DMABUFD_OP_SW_INC, .arg = { 1 } };
+	is_int(raw_op(s, &msg, &tlb, 1, NULL, 0, NULL), 0, "sync polled: b signals");
+	r = raw_readable(two[0]) && raw_readable(two[1]);
+	ok(r, "sync polled: both merged sync_files signaled");
+	is_int(raw_count_status(s, two[0]), -ENOENT,
+	       "sync polled: polled: the count-only status is the member's error");
+	is_int(raw_count_status(s, two[1]), 1,
+	       "sync polled: not polled: the count-only status is 1");
+
+	is_int(raw_polled(s, tlb), -ENOTTY, "sync polled: a timeline: -ENOTTY");
+	mfd = memfd_create("not-a-sync_file", MFD_CLOEXEC);
+	is_int(raw_polled(s, mfd), -ENOTTY, "sync polled: a memfd: -ENOTTY");
+	xclose(mfd);
+	is_int(raw_polled(s, -1), -EBADF, "sync polled: no descriptor: -EBADF");
+	close(two[0]);
+	close(two[1]);
+	close(a);
+	close(b);
+	close(tlb);
+}
+
+static void test_ops(void)
+{
+	char sock[200];
+	struct daemon d;
+	int s, st = -1;
+	bool r;
+
+	snprintf(sock, sizeof(sock), "%s/ops/dmabufd.sock", test_broker_dirname());
+	daemon_start(&d, sock, NULL, true);
+	if (!ok(daemon_wait_ready(&d), "ops: a broker is ready")) {
+		daemon_close(&d);
+		return;
+	}
+	s = raw_open(sock, NULL);
+	if (s < 0)
+		bail_out("cannot connect to the broker: %s", strerror(-s));
+	test_udmabuf_memfds(s);
+	test_sync_polled(s);
+	close(s);
+	kill(d.pid, SIGTERM);
+	r = daemon_wait_exit(&d, WAIT_MS, &st) && WIFEXITED(st) && !WEXITSTATUS(st);
+	ok(r, "ops: SIGTERM: exit 0 (%s)", status_str(st));
+	daemon_close(&d);
+}
+
 /* ---- refused and restarted ---- */
 
 static void test_unsafe_dir(void)
@@ -656,6 +877,7 @@ int main(void)
 	test_on_demand();
 	test_by_hand();
 	test_peer_uid();
+	test_ops();
 	test_unsafe_dir();
 	test_stale_socket();
 	test_idle_exit();
