@@ -32,6 +32,8 @@ static void backend_choose(void)
 {
 	const char *env = getenv("LIBDMABUF_BACKEND");
 
+	if (backend_ops)
+		return;	/* chosen by dmabuf_fd_backend_force() */
 	if (env && !strcmp(env, "kernel"))
 		backend_ops = &dmabuf_fd_kernel_ops;
 	else if (env && !strcmp(env, "broker"))
@@ -40,6 +42,11 @@ static void backend_choose(void)
 		backend_ops = &dmabuf_fd_kernel_ops;
 	else
 		backend_ops = &dmabuf_fd_broker_ops;
+}
+
+void dmabuf_fd_backend_force(const struct dmabuf_fd_ops *ops)
+{
+	backend_ops = ops;
 }
 
 const struct dmabuf_fd_ops *dmabuf_fd_backend(void)

@@ -61,6 +61,21 @@ extern const struct dmabuf_fd_ops dmabuf_fd_broker_ops;
 const struct dmabuf_fd_ops *dmabuf_fd_backend(void);
 
 /*
+ * Use @ops whatever the environment says; call before the first dmabuf_fd_*() call (the
+ * preload library serves the uAPI from the broker even where the kernel has the drivers).
+ */
+void dmabuf_fd_backend_force(const struct dmabuf_fd_ops *ops);
+
+/* For the preload library (broker.c). */
+
+/*
+ * Tell the broker that sync_file @fd is being polled (DMABUFD_OP_SYNC_POLLED), as the
+ * kernel's first poll of the file would know: 0, -EBADF, -ENOTTY (not a sync_file), or the
+ * errno of a broker that cannot be reached.
+ */
+int broker_sync_polled(int fd);
+
+/*
  * Wait for @events on @fd with poll(), retrying on EINTR until @timeout_ns (negative: no
  * limit) has passed: 0 ready, -ETIME, -EBADF (POLLNVAL), -EINVAL (POLLERR or POLLHUP without
  * @events), or -errno of ppoll().  Shared by backends whose descriptors are pollable.

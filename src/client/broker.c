@@ -770,6 +770,14 @@ static int broker_sync_set_deadline(int fd, uint64_t deadline_ns)
 	return call_on(DMABUFD_OP_SYNC_SET_DEADLINE, fd, deadline_ns, &rep);
 }
 
+/* For the preload library: called where the kernel's sync_file would see its first poll. */
+int broker_sync_polled(int fd)
+{
+	struct broker_rep rep;
+
+	return call_on(DMABUFD_OP_SYNC_POLLED, fd, 0, &rep);
+}
+
 /* ---- sw_sync ---- */
 
 static int broker_sw_timeline_create(unsigned int fd_flags)

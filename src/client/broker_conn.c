@@ -332,43 +332,10 @@ out:
 	return ret;
 }
 
-/* Whether @path names an executable file. */
-static bool executable(const char *path)
-{
-	struct stat st;
-
-	return path[0] && !stat(path, &st) && S_ISREG(st.st_mode) && !access(path, X_OK);
-}
-
 /* The broker to start: $DMABUFD, the installed one, else "dmabufd" from $PATH. */
 static bool broker_binary(char *buf, size_t len, char *why, size_t whylen)
 {
-	const char *env = getenv("DMABUFD"), *p, *end;
-	size_t n;
-
-	if (env && env[0]) {
-		if (executable(env) && snprintf(buf, len, "%s", env) < (int)len)
-			return true;
-		snprintf(why, whylen, "DMABUFD=%s is not an executable file", env);
-		return false;
-	}
-	if (executable(DMABUFD_PATH))
-		return snprintf(buf, len, "%s", DMABUFD_PATH) < (int)len;
-	p = getenv("PATH");
-	if (!p)
-		p = "/usr/local/bin:/usr/bin:/bin";
-	for (; *p; p = *end ? end + 1 : end) {
-		end = strchrnul(p, ':');
-		n = (size_t)(end - p);
-		if (n == 0 || n + sizeof("/dmabufd") > len)
-			continue;
-		memcpy(buf, p, n);
-		strcpy(buf + n, "/dmabufd");
-		if (executable(buf))
-			return true;
-	}
-	snprintf(why, whylen, "no dmabufd to start (none installed or in PATH; set DMABUFD)");
-	return false;
+	return dmabufd_binary(DMABUFD_PATH, NULL, buf, len, why, whylen);
 }
 
 /* Everything the broker's process needs, prepared before forking. */
@@ -377,6 +344,8 @@ struct spawn {
 	char sock_arg[sizeof(((struct sockaddr_un *)0)->sun_path) + 16];
 	char ready_arg[32];
 	char *argv[6];
+	char **envp;	/* environ without the preload library (see broker_environ()) */
+	char preload[PATH_MAX + 16];
 	int ready;	/* write end of the ready pipe */
 	int devnull;
 	int log;	/* <socket>.log, the broker's stderr */
@@ -423,8 +392,52 @@ static void __attribute__((noreturn)) spawn_child(const struct spawn *sp)
 	    dup2(sp->log >= 0 ? sp->log : sp->devnull, 2) < 0 || dup2(sp->ready, READY_FD) < 0)
 		_exit(127);
 	close_from(READY_FD + 1, sp->max_fd);
-	execve(sp->bin, sp->argv, environ);
+	execve(sp->bin, sp->argv, sp->envp ? sp->envp : environ);
 	_exit(127);
+}
+
+#define PRELOAD_NAME	"libdmabuf-preload.so"
+
+/* @item of LD_PRELOAD is the preload library (any directory). */
+static bool is_preload(const char *item, size_t len)
+{
+	size_t n = sizeof(PRELOAD_NAME) - 1;
+
+	return len >= n && !memcmp(item + len - n, PRELOAD_NAME, n) &&
+	       (len == n || item[len - n - 1] == '/');
+}
+
+/*
+ * The broker's environment: ours, with the preload library (dmabuf-run's) taken out of
+ * LD_PRELOAD, since the broker must serve its clients, not be one.  NULL: environ will do.
+ */
+static char **broker_environ(struct spawn *sp)
+{
+	static const char var[] = "LD_PRELOAD=";
+	size_t n = 0, k = 0, len, used;
+	const char *v = NULL, *p;
+	char **env;
+
+	for (n = 0; environ[n]; n++)
+		if (!strncmp(environ[n], var, sizeof(var) - 1))
+			v = environ[n] + sizeof(var) - 1;
+	if (!v || !strstr(v, PRELOAD_NAME))
+		return NULL;
+	used = snprintf(sp->preload, sizeof(sp->preload), "%s", var);
+	for (p = v; *p; p += len + (p[len] != '\0')) {
+		len = strcspn(p, ": ");
+		if (!len || is_preload(p, len) || used + len + 2 > sizeof(sp->preload))
+			continue;
+		used += snprintf(sp->preload + used, sizeof(sp->preload) - used, "%s%.*s",
+				 used > sizeof(var) - 1 ? ":" : "", (int)len, p);
+	}
+	env = malloc((n + 1) * sizeof(*env));
+	if (!env)
+		return NULL;
+	for (n = 0; environ[n]; n++)
+		env[k++] = strncmp(environ[n], var, sizeof(var) - 1) ? environ[n] : sp->preload;
+	env[k] = NULL;
+	return env;
 }
 
 /* @fd moved above the standard descriptors and READY_FD (so dup2() cannot clobber it). */
@@ -454,6 +467,7 @@ static int spawn_prepare(struct spawn *sp, const char *path, char *why, size_t w
 	sp->argv[3] = sp->ready_arg;
 	sp->argv[4] = sp->sock_arg;
 	sp->argv[5] = NULL;
+	sp->envp = broker_environ(sp);
 	sp->max_fd = max_fd > 0 && max_fd < 65536 ? (int)max_fd : 65536;
 	sp->ready = fd_above_ready(sp->ready);
 	sp->devnull = fd_above_ready(open("/dev/null", O_RDWR | O_CLOEXEC));
@@ -509,6 +523,7 @@ out:
 		close(sp.devnull);
 	if (sp.log >= 0)
 		close(sp.log);
+	free(sp.envp);
 	return ret;
 }
 

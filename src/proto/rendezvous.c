@@ -63,3 +63,44 @@ int dmabufd_sibling_path(const char *sock_path, const char *suffix, char *buf, s
 
 	return (n < 0 || (size_t)n >= len) ? -ENAMETOOLONG : 0;
 }
+
+/* Whether @path names an executable regular file. */
+static bool executable(const char *path)
+{
+	struct stat st;
+
+	return path[0] && !stat(path, &st) && S_ISREG(st.st_mode) && !access(path, X_OK);
+}
+
+bool dmabufd_binary(const char *installed, const char *tree, char *buf, size_t len, char *why,
+		    size_t whylen)
+{
+	const char *env = getenv("DMABUFD"), *p, *end;
+	size_t n;
+
+	if (env && env[0]) {
+		if (executable(env) && snprintf(buf, len, "%s", env) < (int)len)
+			return true;
+		snprintf(why, whylen, "DMABUFD=%s is not an executable file", env);
+		return false;
+	}
+	if (tree && snprintf(buf, len, "%s/broker/dmabufd", tree) < (int)len && executable(buf))
+		return true;
+	if (installed && executable(installed))
+		return snprintf(buf, len, "%s", installed) < (int)len;
+	p = getenv("PATH");
+	if (!p)
+		p = "/usr/local/bin:/usr/bin:/bin";
+	for (; *p; p = *end ? end + 1 : end) {
+		end = strchrnul(p, ':');
+		n = (size_t)(end - p);
+		if (n == 0 || n + sizeof("/dmabufd") > len)
+			continue;
+		memcpy(buf, p, n);
+		strcpy(buf + n, "/dmabufd");
+		if (executable(buf))
+			return true;
+	}
+	snprintf(why, whylen, "no dmabufd to start (none built, installed or in PATH; set DMABUFD)");
+	return false;
+}

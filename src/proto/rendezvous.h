@@ -10,6 +10,7 @@
 #ifndef DMABUFD_RENDEZVOUS_H
 #define DMABUFD_RENDEZVOUS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /*
@@ -27,5 +28,14 @@ int dmabufd_socket_dir_prepare(const char *sock_path);
 
 /* The lock file next to @sock_path with suffix @suffix, into @buf.  0 or -ENAMETOOLONG. */
 int dmabufd_sibling_path(const char *sock_path, const char *suffix, char *buf, size_t len);
+
+/*
+ * The dmabufd to start, into @buf (@len bytes): $DMABUFD when set (it must be an executable
+ * file), else @tree/broker/dmabufd when @tree (a build tree's src/) is not NULL and that is
+ * executable, else @installed, else "dmabufd" from $PATH.  Returns true, or false with the
+ * reason in @why.
+ */
+bool dmabufd_binary(const char *installed, const char *tree, char *buf, size_t len, char *why,
+		    size_t whylen);
 
 #endif /* DMABUFD_RENDEZVOUS_H */
