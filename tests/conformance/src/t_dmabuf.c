@@ -468,7 +468,7 @@ static void mmap_cases(void)
 			m = p;
 		p = mremap(m, p == MAP_FAILED ? PAGE : BUF_SIZE + PAGE, 2 * PAGE, MREMAP_MAYMOVE);
 		out("within=%s", p == MAP_FAILED ? errname(errno) : "ok");
-		munmap(p == MAP_FAILED ? m : p, 2 * PAGE);
+		munmap(p == MAP_FAILED ? m : p, p == MAP_FAILED ? PAGE : 2 * PAGE);
 	}
 	xclose(fd);
 	case_end();
