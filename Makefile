@@ -63,9 +63,9 @@ check-tsan: build-tsan/build.ninja
 		$(MESON) test -C build-tsan --print-errorlogs
 
 clean:
-	rm -rf $(BUILD) build-asan build-tsan
+	rm -rf $(BUILD) build-asan build-tsan build-conformance build-conformance-asan
 
-# check-kernel and check-conformance (the uAPI conformance suite), and
+# check-kernel, check-conformance and check-conformance-asan (the uAPI conformance suite), and
 # check-kernel-api (the fd-level API on the real kernel)
 -include mk/conformance.mk
 -include mk/api.mk

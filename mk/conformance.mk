@@ -21,3 +21,18 @@ check-kernel:
 check-conformance: all
 	@BUILD=$(BUILD) $(CONFORMANCE_DIR)/check-conformance.sh; rc=$$?; \
 	if [ $$rc = 77 ] && [ -n "$(CONFORMANCE_SKIP_OK)" ]; then exit 0; fi; exit $$rc
+
+# The same run with the preload library built with ASan+UBSan (build-asan/): their runtimes
+# are preloaded first, so that the uninstrumented suite can load the instrumented library.
+ASAN_RT := $(shell $(CC) -print-file-name=libasan.so):$(shell $(CC) -print-file-name=libubsan.so)
+
+.PHONY: check-conformance-asan
+check-conformance-asan: build-asan/build.ninja
+	$(NINJA) -C build-asan
+	ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	LD_PRELOAD="$(ASAN_RT)" \
+	DMABUF_RUN=$(abspath build-asan/src/tools/dmabuf-run) \
+	DMABUF_PRELOAD=$(abspath build-asan/src/preload/libdmabuf-preload.so) \
+	CONFORMANCE_BUILD=$(abspath build-conformance-asan) \
+		$(CONFORMANCE_DIR)/check-conformance.sh

@@ -35,13 +35,6 @@ _Static_assert(sizeof(off_t) == sizeof(off64_t), "one file offset (LP64)");
 /* The kernel's largest whence (SEEK_HOLE): above it lseek fails EINVAL before the file. */
 #define WHENCE_MAX	SEEK_HOLE
 
-/* epoll.c: @fd is being closed (or replaced): it leaves our epoll bookkeeping. */
-void shim_epoll_forget_fd(int fd);
-
-/* glibc before 2.33 reached fstat through these; the headers no longer declare them. */
-int __fxstat(int ver, int fd, struct stat *st);
-int __fxstat64(int ver, int fd, struct stat *st);
-
 /* ---- what the kernel's file would allow ---- */
 
 /* The access mode of our descriptor's kernel file (O_RDONLY, O_WRONLY, O_RDWR or 3). */

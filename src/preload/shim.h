@@ -58,7 +58,6 @@ int __fxstatat64(int ver, int dirfd, const char *path, struct stat *st, int flag
 int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t fdslen);
 int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask,
 		size_t fdslen);
-void shim_epoll_forget_fd(int fd);
 
 /* ---- real.c ---- */
 
@@ -247,6 +246,11 @@ unsigned int shim_pin_count(dev_t dev, ino_t ino);
 
 /* Mappings (VMAs) of the buffer (@dev, @ino) in this process (fdinfo's count). */
 unsigned int shim_map_count(dev_t dev, ino_t ino);
+
+/* ---- epoll.c ---- */
+
+/* @fd is being closed or replaced: it leaves every epoll set, and a set it was goes. */
+void shim_epoll_forget_fd(int fd);
 
 /* ---- fileops.c ---- */
 
