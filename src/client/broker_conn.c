@@ -344,8 +344,7 @@ struct spawn {
 	char sock_arg[sizeof(((struct sockaddr_un *)0)->sun_path) + 16];
 	char ready_arg[32];
 	char *argv[6];
-	char **envp;	/* environ without the preload library (see broker_environ()) */
-	char preload[PATH_MAX + 16];
+	char **envp;	/* environ without the preload library (dmabufd_environ()) */
 	int ready;	/* write end of the ready pipe */
 	int devnull;
 	int log;	/* <socket>.log, the broker's stderr */
@@ -396,50 +395,6 @@ static void __attribute__((noreturn)) spawn_child(const struct spawn *sp)
 	_exit(127);
 }
 
-#define PRELOAD_NAME	"libdmabuf-preload.so"
-
-/* @item of LD_PRELOAD is the preload library (any directory). */
-static bool is_preload(const char *item, size_t len)
-{
-	size_t n = sizeof(PRELOAD_NAME) - 1;
-
-	return len >= n && !memcmp(item + len - n, PRELOAD_NAME, n) &&
-	       (len == n || item[len - n - 1] == '/');
-}
-
-/*
- * The broker's environment: ours, with the preload library (dmabuf-run's) taken out of
- * LD_PRELOAD, since the broker must serve its clients, not be one.  NULL: environ will do.
- */
-static char **broker_environ(struct spawn *sp)
-{
-	static const char var[] = "LD_PRELOAD=";
-	size_t n = 0, k = 0, len, used;
-	const char *v = NULL, *p;
-	char **env;
-
-	for (n = 0; environ[n]; n++)
-		if (!strncmp(environ[n], var, sizeof(var) - 1))
-			v = environ[n] + sizeof(var) - 1;
-	if (!v || !strstr(v, PRELOAD_NAME))
-		return NULL;
-	used = snprintf(sp->preload, sizeof(sp->preload), "%s", var);
-	for (p = v; *p; p += len + (p[len] != '\0')) {
-		len = strcspn(p, ": ");
-		if (!len || is_preload(p, len) || used + len + 2 > sizeof(sp->preload))
-			continue;
-		used += snprintf(sp->preload + used, sizeof(sp->preload) - used, "%s%.*s",
-				 used > sizeof(var) - 1 ? ":" : "", (int)len, p);
-	}
-	env = malloc((n + 1) * sizeof(*env));
-	if (!env)
-		return NULL;
-	for (n = 0; environ[n]; n++)
-		env[k++] = strncmp(environ[n], var, sizeof(var) - 1) ? environ[n] : sp->preload;
-	env[k] = NULL;
-	return env;
-}
-
 /* @fd moved above the standard descriptors and READY_FD (so dup2() cannot clobber it). */
 static int fd_above_ready(int fd)
 {
@@ -467,7 +422,7 @@ static int spawn_prepare(struct spawn *sp, const char *path, char *why, size_t w
 	sp->argv[3] = sp->ready_arg;
 	sp->argv[4] = sp->sock_arg;
 	sp->argv[5] = NULL;
-	sp->envp = broker_environ(sp);
+	sp->envp = dmabufd_environ(environ);
 	sp->max_fd = max_fd > 0 && max_fd < 65536 ? (int)max_fd : 65536;
 	sp->ready = fd_above_ready(sp->ready);
 	sp->devnull = fd_above_ready(open("/dev/null", O_RDWR | O_CLOEXEC));

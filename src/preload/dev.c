@@ -12,6 +12,7 @@
  */
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <linux/stat.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -43,23 +44,64 @@ enum path_kind {
 	PATH_HEAP,
 	PATH_UDMABUF,
 	PATH_SW_SYNC,
+	PATH_NO_HEAP,		/* /dev/dma_heap/<not a heap>: ENOENT */
 };
 
-/* @path without repeated slashes and a trailing slash, into @buf; false if too long. */
-static bool squeeze(const char *path, char *buf, size_t len)
-{
-	size_t n = 0;
+/**
+ * struct dev_path - a path as the library sees it.
+ * @kind: what it names.
+ * @heap: the heap's name (PATH_HEAP), inside @buf.
+ * @trailing: it ends in "/", "/." or "/..": only a directory may be named so (ENOTDIR).
+ * @buf: the path with "//", "." and ".." resolved.
+ */
+struct dev_path {
+	enum path_kind kind;
+	const char *heap;
+	bool trailing;
+	char buf[PATH_MAX];
+};
 
-	for (; *path; path++) {
-		if (*path == '/' && n && buf[n - 1] == '/')
-			continue;
-		if (n + 1 >= len)
-			return false;
-		buf[n++] = *path;
+/* The stand-in for /dev/dma_heap, once made: its file, for paths relative to it. */
+static dev_t heap_dir_dev;
+static ino_t heap_dir_ino;
+static bool heap_dir_made;
+
+/*
+ * @path (absolute) with "//", "." and ".." resolved as the kernel's walk would (none of the
+ * served paths involves a symlink), appended to @dp->buf.  False if too long.
+ */
+static bool normalize(const char *path, struct dev_path *dp)
+{
+	size_t n = strlen(dp->buf), l;
+	const char *p = path, *e;
+
+	dp->trailing = false;
+	while (*p) {
+		while (*p == '/')
+			p++;
+		if (!*p) {
+			dp->trailing = n > 0;
+			break;
+		}
+		e = strchrnul(p, '/');
+		l = (size_t)(e - p);
+		dp->trailing = (l == 1 && p[0] == '.') || (l == 2 && !memcmp(p, "..", 2));
+		if (l == 2 && !memcmp(p, "..", 2)) {
+			while (n && dp->buf[n - 1] != '/')
+				n--;
+			n = n ? n - 1 : 0;
+		} else if (!(l == 1 && p[0] == '.')) {
+			if (n + l + 2 > sizeof(dp->buf))
+				return false;
+			dp->buf[n++] = '/';
+			memcpy(dp->buf + n, p, l);
+			n += l;
+		}
+		dp->buf[n] = '\0';
+		p = e;
 	}
-	if (n > 1 && buf[n - 1] == '/')
-		n--;
-	buf[n] = '\0';
+	if (!n)
+		strcpy(dp->buf, "/");
 	return true;
 }
 
@@ -73,38 +115,77 @@ static bool known_heap(const char *name)
 	return false;
 }
 
-/* What @path is; a heap's name in *@heap. Cheap for paths outside /dev and /sys. */
-static enum path_kind classify(const char *path, const char **heap, char *buf, size_t len)
+/* A relative @path under @dirfd, when @dirfd is the stand-in for /dev/dma_heap. */
+static bool under_heap_dir(int dirfd, const char *path)
 {
+	struct stat st;
+
+	return __atomic_load_n(&heap_dir_made, __ATOMIC_ACQUIRE) && dirfd != AT_FDCWD &&
+	       path[0] != '/' && !REAL(fstat)(dirfd, &st) && st.st_dev == heap_dir_dev &&
+	       st.st_ino == heap_dir_ino;
+}
+
+/*
+ * What @path (relative to @dirfd) names.  Cheap for paths that cannot be ours: only absolute
+ * paths mentioning a served name, or paths relative to the stand-in directory, are looked at.
+ */
+static void classify_at(int dirfd, const char *path, struct dev_path *dp)
+{
+	const char *name;
 	size_t i;
 
-	if (!path || (strncmp(path, "/dev", 4) && strncmp(path, "/sys", 4)) ||
-	    !squeeze(path, buf, len))
-		return PATH_OTHER;
-	if (!strcmp(buf, HEAP_DIR))
-		return PATH_HEAP_DIR;
-	if (!strncmp(buf, HEAP_DIR "/", sizeof(HEAP_DIR))) {
-		*heap = buf + sizeof(HEAP_DIR);
-		return known_heap(*heap) ? PATH_HEAP : PATH_OTHER;
+	dp->kind = PATH_OTHER;
+	dp->buf[0] = '\0';
+	if (!path)
+		return;
+	if (under_heap_dir(dirfd, path))
+		strcpy(dp->buf, HEAP_DIR);
+	else if (path[0] != '/' || !(strstr(path, "dma_heap") || strstr(path, "udmabuf") ||
+				     strstr(path, "sw_sync")))
+		return;
+	if (!normalize(path, dp))
+		return;
+	if (!strcmp(dp->buf, HEAP_DIR)) {
+		dp->kind = PATH_HEAP_DIR;
+	} else if (!strncmp(dp->buf, HEAP_DIR "/", sizeof(HEAP_DIR))) {
+		name = dp->buf + sizeof(HEAP_DIR);
+		dp->heap = name;
+		dp->kind = strchr(name, '/') ? PATH_OTHER : known_heap(name) ? PATH_HEAP :
+			   PATH_NO_HEAP;
+	} else if (!strcmp(dp->buf, UDMABUF_DEV)) {
+		dp->kind = PATH_UDMABUF;
+	} else {
+		for (i = 0; i < sizeof(sw_sync_paths) / sizeof(sw_sync_paths[0]); i++)
+			if (!strcmp(dp->buf, sw_sync_paths[i]))
+				dp->kind = PATH_SW_SYNC;
 	}
-	if (!strcmp(buf, UDMABUF_DEV))
-		return PATH_UDMABUF;
-	for (i = 0; i < sizeof(sw_sync_paths) / sizeof(sw_sync_paths[0]); i++)
-		if (!strcmp(buf, sw_sync_paths[i]))
-			return PATH_SW_SYNC;
-	return PATH_OTHER;
+}
+
+static void classify(const char *path, struct dev_path *dp)
+{
+	classify_at(AT_FDCWD, path, dp);
+}
+
+/* The error a served path gives before anything is opened: 0, -ENOENT or -ENOTDIR. */
+static int path_error(const struct dev_path *dp)
+{
+	if (dp->kind == PATH_NO_HEAP)
+		return -ENOENT;
+	if (dp->trailing && dp->kind != PATH_HEAP_DIR)
+		return -ENOTDIR;
+	return 0;
 }
 
 /* The directory that stands for /dev/dma_heap, made (with its entries) at the first use. */
 static const char *heap_dir(void)
 {
 	static char dir[PATH_MAX];
-	static bool made;
 	char sock[PATH_MAX], *slash, file[PATH_MAX + 64];
+	struct stat st;
 	size_t i;
 	int fd;
 
-	if (made)
+	if (__atomic_load_n(&heap_dir_made, __ATOMIC_ACQUIRE))
 		return dir;
 	if (dmabufd_socket_path(sock, sizeof(sock)) || dmabufd_socket_dir_prepare(sock))
 		return NULL;
@@ -123,7 +204,11 @@ static const char *heap_dir(void)
 		if (fd >= 0)
 			REAL(close)(fd);
 	}
-	made = true;
+	if (REAL(stat)(dir, &st))
+		return NULL;
+	heap_dir_dev = st.st_dev;
+	heap_dir_ino = st.st_ino;
+	__atomic_store_n(&heap_dir_made, true, __ATOMIC_RELEASE);
 	return dir;
 }
 
@@ -155,12 +240,14 @@ static int open_sw_sync(int flags)
 	return fd;
 }
 
-static int open_kind(enum path_kind kind, const char *heap, int flags, mode_t mode)
+static int open_kind(const struct dev_path *dp, int flags, mode_t mode)
 {
 	const char *dir;
-	int fd;
+	int fd, ret = path_error(dp);
 
-	switch (kind) {
+	if (ret)
+		return ret;
+	switch (dp->kind) {
 	case PATH_HEAP_DIR:
 		dir = heap_dir();
 		if (!dir)
@@ -168,7 +255,7 @@ static int open_kind(enum path_kind kind, const char *heap, int flags, mode_t mo
 		fd = REAL(open)(dir, flags, mode);
 		return fd < 0 ? -errno : fd;
 	case PATH_HEAP:
-		return open_heap(heap, flags);
+		return open_heap(dp->heap, flags);
 	case PATH_UDMABUF:
 		return open_udmabuf(flags);
 	case PATH_SW_SYNC:
@@ -178,25 +265,58 @@ static int open_kind(enum path_kind kind, const char *heap, int flags, mode_t mo
 	}
 }
 
-int shim_dev_open(const char *path, int flags, bool *served)
+/* /proc/<self>/fd/<n> of a dma-buf or sync_file: an anon inode cannot be reopened (ENXIO). */
+static bool proc_fd_of_ours(const char *path)
 {
-	char buf[PATH_MAX];
-	const char *heap = NULL;
-	enum path_kind kind;
+	const char *p;
+	char *end;
+	long fd;
+
+	if (!strncmp(path, "/proc/self/fd/", 14))
+		p = path + 14;
+	else if (!strncmp(path, "/proc/thread-self/fd/", 21))
+		p = path + 21;
+	else
+		return false;
+	fd = strtol(p, &end, 10);
+	if (end == p || *end || fd < 0 || fd > INT_MAX)
+		return false;
+	switch (shim_fd_get((int)fd, NULL, NULL)) {
+	case SHIM_BUF:
+	case SHIM_SYNC_FILE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int dev_open_at(int dirfd, const char *path, int flags, bool *served)
+{
+	struct dev_path dp;
 	int ret;
 
 	*served = false;
-	kind = classify(path, &heap, buf, sizeof(buf));
-	if (kind != PATH_OTHER) {
+	classify_at(dirfd, path, &dp);
+	if (dp.kind != PATH_OTHER) {
 		*served = true;
 		shim_enter();
-		ret = open_kind(kind, heap, flags, 0);
+		ret = open_kind(&dp, flags, 0);
 		shim_leave();
 		return ret;
 	}
-	if (path && !strncmp(path, "/proc/", 6))
+	if (path && !strncmp(path, "/proc/", 6)) {
+		if (shim_fd_any() && proc_fd_of_ours(path)) {
+			*served = true;
+			return -ENXIO;
+		}
 		return shim_fdinfo_open(path, flags, served);
+	}
 	return 0;
+}
+
+int shim_dev_open(const char *path, int flags, bool *served)
+{
+	return dev_open_at(AT_FDCWD, path, flags, served);
 }
 
 /* ---- open and friends ---- */
@@ -206,8 +326,8 @@ static int open_common(int dirfd, const char *path, int flags, mode_t mode)
 	bool served = false;
 	int ret;
 
-	if (!shim_bypass() && (dirfd == AT_FDCWD || (path && path[0] == '/'))) {
-		ret = shim_dev_open(path, flags, &served);
+	if (!shim_bypass()) {
+		ret = dev_open_at(dirfd, path, flags, &served);
 		if (served)
 			return shim_ret(ret);
 	}
@@ -340,13 +460,60 @@ SHIM_EXPORT FILE *fopen64(const char *path, const char *mode)
 	return fopen_common(path, mode);
 }
 
+/* The DIR streams of the stand-in directory (readdir shows its entries as devices). */
+#define HEAP_DIRS_MAX	16
+static DIR *heap_dirs[HEAP_DIRS_MAX];
+static int heap_dirs_open;
+
+static pthread_mutex_t heap_dirs_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Replace @old by @new in the list (NULL: a free slot); more than the list holds: untracked. */
+static void heap_dirs_set(DIR *old, DIR *new)
+{
+	int i;
+
+	pthread_mutex_lock(&heap_dirs_lock);
+	for (i = 0; i < HEAP_DIRS_MAX; i++) {
+		if (heap_dirs[i] != old)
+			continue;
+		__atomic_store_n(&heap_dirs[i], new, __ATOMIC_RELEASE);
+		__atomic_add_fetch(&heap_dirs_open, new ? 1 : -1, __ATOMIC_RELAXED);
+		break;
+	}
+	pthread_mutex_unlock(&heap_dirs_lock);
+}
+
+static bool heap_dirs_has(DIR *d)
+{
+	int i;
+
+	if (!__atomic_load_n(&heap_dirs_open, __ATOMIC_RELAXED))
+		return false;
+	for (i = 0; i < HEAP_DIRS_MAX; i++)
+		if (__atomic_load_n(&heap_dirs[i], __ATOMIC_ACQUIRE) == d)
+			return true;
+	return false;
+}
+
 SHIM_EXPORT DIR *opendir(const char *path)
 {
-	char buf[PATH_MAX];
-	const char *heap = NULL, *dir;
+	struct dev_path dp;
+	const char *dir;
+	DIR *d;
+	int ret;
 
-	if (shim_bypass() || classify(path, &heap, buf, sizeof(buf)) != PATH_HEAP_DIR)
+	if (shim_bypass())
 		return REAL(opendir)(path);
+	classify(path, &dp);
+	if (dp.kind == PATH_OTHER)
+		return REAL(opendir)(path);
+	ret = path_error(&dp);
+	if (!ret && dp.kind != PATH_HEAP_DIR)
+		ret = -ENOTDIR;
+	if (ret) {
+		errno = -ret;
+		return NULL;
+	}
 	shim_enter();
 	dir = heap_dir();
 	shim_leave();
@@ -354,50 +521,128 @@ SHIM_EXPORT DIR *opendir(const char *path)
 		errno = ENOENT;
 		return NULL;
 	}
-	return REAL(opendir)(dir);
+	d = REAL(opendir)(dir);
+	if (d)
+		heap_dirs_set(NULL, d);
+	return d;
+}
+
+/* The heaps are character devices (devtmpfs' d_type), not the stand-in's empty files. */
+static void heap_entry(DIR *d, unsigned char *type, const char *name)
+{
+	if (name[0] != '.' && heap_dirs_has(d))
+		*type = DT_CHR;
+}
+
+SHIM_EXPORT struct dirent *readdir(DIR *d)
+{
+	struct dirent *e = REAL(readdir)(d);
+
+	if (e)
+		heap_entry(d, &e->d_type, e->d_name);
+	return e;
+}
+
+SHIM_EXPORT struct dirent64 *readdir64(DIR *d)
+{
+	struct dirent64 *e = REAL(readdir64)(d);
+
+	if (e)
+		heap_entry(d, &e->d_type, e->d_name);
+	return e;
+}
+
+SHIM_EXPORT int closedir(DIR *d)
+{
+	if (heap_dirs_has(d))
+		heap_dirs_set(d, NULL);
+	return REAL(closedir)(d);
 }
 
 /* ---- stat and access ---- */
 
-/* What stat() says about a device path: a character device or the heap directory. */
+/* The device a served file seems to be on, per kind: devtmpfs and debugfs numbers. */
+#define FAKE_DEVTMPFS	makedev(0, 5)
+#define FAKE_DEBUGFS	makedev(0, 7)
+
+void shim_dev_fake_stat(enum shim_type type, struct stat *st)
+{
+	st->st_nlink = 1;
+	st->st_uid = getuid();
+	st->st_gid = getgid();
+	st->st_blksize = 4096;
+	st->st_size = 0;
+	st->st_blocks = 0;
+	switch (type) {
+	case SHIM_HEAP:
+		st->st_mode = S_IFCHR | 0600;	/* as devtmpfs makes them */
+		st->st_dev = FAKE_DEVTMPFS;
+		st->st_ino = 0x100;
+		st->st_rdev = makedev(10, 126);
+		break;
+	case SHIM_UDMABUF_DEV:
+		st->st_mode = S_IFCHR | 0600;
+		st->st_dev = FAKE_DEVTMPFS;
+		st->st_ino = 0x101;
+		st->st_rdev = makedev(10, 125);
+		break;
+	case SHIM_TIMELINE:
+		st->st_mode = S_IFREG | 0644;	/* as debugfs makes it */
+		st->st_dev = FAKE_DEBUGFS;
+		st->st_ino = 0x102;
+		st->st_rdev = 0;
+		break;
+	default:
+		break;
+	}
+}
+
+/* What stat() says about a served path. */
 static void fake_stat(enum path_kind kind, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
-	st->st_nlink = 1;
-	st->st_blksize = 4096;
 	switch (kind) {
 	case PATH_HEAP_DIR:
+		shim_dev_fake_stat(SHIM_HEAP, st);
 		st->st_mode = S_IFDIR | 0755;
 		st->st_nlink = 2;
+		st->st_ino = 0xff;
+		st->st_rdev = 0;
 		break;
 	case PATH_SW_SYNC:
-		st->st_mode = S_IFREG | 0644;	/* as debugfs makes it */
+		shim_dev_fake_stat(SHIM_TIMELINE, st);
+		break;
+	case PATH_UDMABUF:
+		shim_dev_fake_stat(SHIM_UDMABUF_DEV, st);
 		break;
 	default:
-		st->st_mode = S_IFCHR | 0600;	/* as devtmpfs makes them */
-		st->st_rdev = makedev(10, kind == PATH_UDMABUF ? 125 : 126);
+		shim_dev_fake_stat(SHIM_HEAP, st);
 		break;
 	}
-	st->st_ino = (ino_t)kind;
-	st->st_uid = getuid();
-	st->st_gid = getgid();
 }
 
-static enum path_kind served_path(int dirfd, const char *path, char *buf, size_t len)
+/* A served path's kind (PATH_OTHER: not served), its error in *@err. */
+static enum path_kind served_path(int dirfd, const char *path, int *err)
 {
-	const char *heap;
+	struct dev_path dp;
 
-	if (shim_bypass() || !path || (dirfd != AT_FDCWD && path[0] != '/'))
+	*err = 0;
+	if (shim_bypass())
 		return PATH_OTHER;
-	return classify(path, &heap, buf, len);
+	classify_at(dirfd, path, &dp);
+	if (dp.kind != PATH_OTHER)
+		*err = path_error(&dp);
+	return dp.kind;
 }
 
 static int stat_common(int dirfd, const char *path, struct stat *st, int flags)
 {
-	char buf[PATH_MAX];
-	enum path_kind kind = served_path(dirfd, path, buf, sizeof(buf));
+	int err;
+	enum path_kind kind = served_path(dirfd, path, &err);
 
 	if (kind != PATH_OTHER) {
+		if (err)
+			return shim_ret(err);
 		fake_stat(kind, st);
 		return 0;
 	}
@@ -470,12 +715,14 @@ SHIM_EXPORT int __fxstatat64(int ver, int dirfd, const char *path, struct stat *
 SHIM_EXPORT int statx(int dirfd, const char *path, int flags, unsigned int mask,
 		      struct statx *stx)
 {
-	char buf[PATH_MAX];
-	enum path_kind kind = served_path(dirfd, path, buf, sizeof(buf));
+	int err;
+	enum path_kind kind = served_path(dirfd, path, &err);
 	struct stat st;
 
 	if (kind == PATH_OTHER)
 		return REAL(statx)(dirfd, path, flags, mask, stx);
+	if (err)
+		return shim_ret(err);
 	fake_stat(kind, &st);
 	memset(stx, 0, sizeof(*stx));
 	stx->stx_mask = STATX_BASIC_STATS;
@@ -485,25 +732,37 @@ SHIM_EXPORT int statx(int dirfd, const char *path, int flags, unsigned int mask,
 	stx->stx_gid = st.st_gid;
 	stx->stx_ino = st.st_ino;
 	stx->stx_blksize = (uint32_t)st.st_blksize;
+	stx->stx_dev_major = major(st.st_dev);
+	stx->stx_dev_minor = minor(st.st_dev);
 	stx->stx_rdev_major = major(st.st_rdev);
 	stx->stx_rdev_minor = minor(st.st_rdev);
 	return 0;
 }
 
+/* access(): a served path exists and may be read and written; only the directory searched. */
+static int access_served(enum path_kind kind, int err, int mode)
+{
+	if (err)
+		return shim_ret(err);
+	return (mode & X_OK) && kind != PATH_HEAP_DIR ? shim_ret(-EACCES) : 0;
+}
+
 SHIM_EXPORT int access(const char *path, int mode)
 {
-	char buf[PATH_MAX];
+	int err;
+	enum path_kind kind = served_path(AT_FDCWD, path, &err);
 
-	if (served_path(AT_FDCWD, path, buf, sizeof(buf)) != PATH_OTHER)
-		return (mode & X_OK) && strcmp(buf, HEAP_DIR) ? shim_ret(-EACCES) : 0;
+	if (kind != PATH_OTHER)
+		return access_served(kind, err, mode);
 	return REAL(access)(path, mode);
 }
 
 SHIM_EXPORT int faccessat(int dirfd, const char *path, int mode, int flags)
 {
-	char buf[PATH_MAX];
+	int err;
+	enum path_kind kind = served_path(dirfd, path, &err);
 
-	if (served_path(dirfd, path, buf, sizeof(buf)) != PATH_OTHER)
-		return (mode & X_OK) && strcmp(buf, HEAP_DIR) ? shim_ret(-EACCES) : 0;
+	if (kind != PATH_OTHER)
+		return access_served(kind, err, mode);
 	return REAL(faccessat)(dirfd, path, mode, flags);
 }

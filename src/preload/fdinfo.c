@@ -10,8 +10,9 @@
  * the library's tables (this process) and /proc (descriptors and mappings of the other
  * processes we can see; a descriptor in flight in an SCM_RIGHTS message is invisible).  The text is handed out as a read-only memfd, at offset 0.
  *
- * Served: /proc/self/..., /proc/thread-self/... and /proc/<our pid or tid>/... .  Another
- * process's descriptors are not known here: those paths open the real file.
+ * Served: /proc/self/..., /proc/thread-self/..., /proc/<pid>/... of this process and of
+ * others (a buffer behind another process's descriptor is asked about through
+ * /proc/<pid>/fd/<fd>).
  */
 #undef _FILE_OFFSET_BITS
 #include <fcntl.h>
@@ -25,6 +26,7 @@
 
 #include "shim.h"
 #include "broker_conn.h"
+#include "broker_ident.h"
 
 #define FDINFO_MAX	8192
 
@@ -44,12 +46,16 @@ static long number(const char *s, const char **end)
 	return v;
 }
 
-/* The descriptor number of our own /proc/.../fdinfo/<fd>, or -1. */
-static int fdinfo_fd(const char *path)
+/*
+ * The descriptor number of /proc/<pid>/fdinfo/<fd>, or -1; *@pid: 0 for this process (self,
+ * thread-self, our pid or tid), else the pid.
+ */
+static int fdinfo_fd(const char *path, long *other)
 {
 	const char *p;
 	long pid, fd;
 
+	*other = 0;
 	if (strncmp(path, "/proc/", 6))
 		return -1;
 	p = path + 6;
@@ -59,8 +65,10 @@ static int fdinfo_fd(const char *path)
 		p += 12;
 	} else {
 		pid = number(p, &p);
-		if (pid < 0 || *p != '/' || (pid != getpid() && pid != gettid()))
+		if (pid <= 0 || *p != '/')
 			return -1;
+		if (pid != getpid() && pid != gettid())
+			*other = pid;
 		p++;
 	}
 	if (strncmp(p, "fdinfo/", 7))
@@ -301,22 +309,54 @@ static int serve(const char *path, int fd, int flags, const struct shim_obj *obj
 	return ret;
 }
 
+/*
+ * Another process's descriptor: what the broker says about the file behind it (found through
+ * /proc/<pid>/fd/<fd>, which opens the memfd itself).
+ */
+static int serve_other(const char *path, long pid, int fd, int flags, bool *served)
+{
+	struct broker_ident id;
+	struct shim_obj obj;
+	char link[64], target[16];
+	struct stat st;
+	int tmp, ret = 0;
+
+	snprintf(link, sizeof(link), "/proc/%ld/fd/%d", pid, fd);
+	/* broker buffers are memfds: nothing else is worth a question */
+	if (stat(link, &st) || !S_ISREG(st.st_mode) || st.st_nlink ||
+	    readlink(link, target, sizeof(target)) < 7 || strncmp(target, "/memfd:", 7))
+		return 0;
+	tmp = REAL(open)(link, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (tmp < 0)
+		return 0;
+	if (!fstat(tmp, &st) && !broker_ident_get(tmp, &st, &id) && id.type == DMABUFD_TYPE_BUF) {
+		obj = (struct shim_obj){ SHIM_BUF, 0, st.st_dev, st.st_ino };
+		ret = serve(path, tmp, flags, &obj, served);
+	}
+	REAL(close)(tmp);
+	return ret;
+}
+
 int shim_fdinfo_open(const char *path, int flags, bool *served)
 {
 	struct shim_obj obj;
+	long other;
 	int fd, ret;
 
 	*served = false;
-	if (!path || !shim_fd_any() || (fd = fdinfo_fd(path)) < 0)
+	if (!path || (fd = fdinfo_fd(path, &other)) < 0 || (!other && !shim_fd_any()))
 		return 0;
 	/* other access modes, O_PATH, O_DIRECTORY, O_CREAT...: what the real file says */
 	if ((flags & O_ACCMODE) != O_RDONLY ||
 	    (flags & (O_PATH | O_DIRECTORY | O_CREAT | O_TRUNC | O_TMPFILE)))
 		return 0;
-	if (shim_fd_get(fd, &obj, NULL) != SHIM_BUF)
-		return 0;
 	shim_enter();
-	ret = serve(path, fd, flags, &obj, served);
+	if (other)
+		ret = serve_other(path, other, fd, flags, served);
+	else if (shim_fd_get(fd, &obj, NULL) == SHIM_BUF)
+		ret = serve(path, fd, flags, &obj, served);
+	else
+		ret = 0;
 	shim_leave();
 	return ret;
 }

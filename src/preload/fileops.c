@@ -267,32 +267,27 @@ SHIM_EXPORT off64_t lseek64(int fd, off64_t off, int whence)
 /*
  * What the kernel's inode shows, over the real fstat of our descriptor in @st: dma-bufs
  * and sync_files are anonymous inodes (no file type, 0600; a dma-buf's size is its size,
- * which the memfd already has); the heap device and /dev/udmabuf are character devices, the
- * sw_sync file a debugfs file (0644).  Device, inode and owner stay the real file's.
+ * which the memfd already has); the heap device, /dev/udmabuf and the sw_sync file look as
+ * stat() of their paths says (dev.c).
  */
 static void fake_fstat(enum shim_type type, struct stat *st)
 {
-	st->st_nlink = 1;
-	st->st_blocks = 0;
 	switch (type) {
 	case SHIM_BUF:
+		st->st_nlink = 1;
+		st->st_blocks = 0;
 		st->st_mode = S_IRUSR | S_IWUSR;
 		return;
 	case SHIM_SYNC_FILE:
+		st->st_nlink = 1;
+		st->st_blocks = 0;
 		st->st_mode = S_IRUSR | S_IWUSR;
-		break;
-	case SHIM_HEAP:
-	case SHIM_UDMABUF_DEV:
-		st->st_mode = S_IFCHR | S_IRUSR | S_IWUSR;
-		break;
-	case SHIM_TIMELINE:
-		st->st_mode = S_IFREG | S_IRUSR | S_IWUSR | S_IRGRP | S_IROTH;
-		st->st_rdev = 0;
-		break;
+		st->st_size = 0;
+		return;
 	default:
+		shim_dev_fake_stat(type, st);
 		return;
 	}
-	st->st_size = 0;
 }
 
 static int do_fstat(int fd, struct stat *st)

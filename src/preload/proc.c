@@ -76,24 +76,25 @@ static void list_one(int fd, const struct shim_obj *obj, void *arg)
 static char **env_with_fds(char *const envp[], struct fd_list *l)
 {
 	static const char var[] = FDS_VAR "=";
+	static char *const empty[] = { NULL };
+	struct fd_list tmp = { .len = 0 };
 	size_t n = 0, k = 0;
+	bool preloaded = false;
 	char **out;
 
-	memcpy(l->buf, var, sizeof(var) - 1);
-	l->len = 0;
-	if (shim_fd_any()) {
-		struct fd_list tmp = { .len = 0 };
-
-		shim_fd_each(list_one, &tmp);
-		if (tmp.len && tmp.len < sizeof(l->buf) - sizeof(var)) {
-			memcpy(l->buf + sizeof(var) - 1, tmp.buf, tmp.len + 1);
-			l->len = sizeof(var) - 1 + tmp.len;
-		}
-	}
-	if (!l->len || !envp)
+	if (!envp)
+		envp = empty;
+	/* only an image that loads the library again reads (and removes) the variable */
+	for (n = 0; envp[n]; n++)
+		if (!strncmp(envp[n], "LD_PRELOAD=", 11) && strstr(envp[n], "libdmabuf-preload"))
+			preloaded = true;
+	if (!preloaded || !shim_fd_any())
 		return NULL;
-	while (envp[n])
-		n++;
+	shim_fd_each(list_one, &tmp);
+	if (!tmp.len || tmp.len >= sizeof(l->buf) - sizeof(var))
+		return NULL;
+	memcpy(l->buf, var, sizeof(var) - 1);
+	memcpy(l->buf + sizeof(var) - 1, tmp.buf, tmp.len + 1);
 	out = malloc((n + 2) * sizeof(*out));
 	if (!out)
 		return NULL;

@@ -22,6 +22,9 @@ void shim_real_resolve(void)
 	RESOLVE(openat);
 	RESOLVE(fopen);
 	RESOLVE(opendir);
+	RESOLVE(readdir);
+	RESOLVE(readdir64);
+	RESOLVE(closedir);
 	RESOLVE(stat);
 	RESOLVE(lstat);
 	RESOLVE(fstatat);

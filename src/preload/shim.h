@@ -67,6 +67,9 @@ struct shim_real {
 	int (*openat)(int dirfd, const char *path, int flags, ...);
 	FILE *(*fopen)(const char *path, const char *mode);
 	DIR *(*opendir)(const char *path);
+	struct dirent *(*readdir)(DIR *d);
+	struct dirent64 *(*readdir64)(DIR *d);
+	int (*closedir)(DIR *d);
 	int (*stat)(const char *path, struct stat *st);
 	int (*lstat)(const char *path, struct stat *st);
 	int (*fstatat)(int dirfd, const char *path, struct stat *st, int flags);
@@ -221,6 +224,13 @@ void shim_fd_each(void (*fn)(int fd, const struct shim_obj *obj, void *arg), voi
  * and true in *@served.  Otherwise *@served is false.
  */
 int shim_dev_open(const char *path, int flags, bool *served);
+
+/*
+ * What the kernel's inode of a device of @type (SHIM_HEAP, SHIM_UDMABUF_DEV, SHIM_TIMELINE)
+ * looks like: mode, device, inode, rdev, owner; stat() of its path and fstat() of its
+ * descriptor agree.  Other fields of @st are left alone.
+ */
+void shim_dev_fake_stat(enum shim_type type, struct stat *st);
 
 /* ---- poll.c ---- */
 

@@ -104,3 +104,53 @@ bool dmabufd_binary(const char *installed, const char *tree, char *buf, size_t l
 	snprintf(why, whylen, "no dmabufd to start (none built, installed or in PATH; set DMABUFD)");
 	return false;
 }
+
+#define PRELOAD_NAME	"libdmabuf-preload.so"
+
+/* @item (@len bytes) of LD_PRELOAD names the preload library. */
+static bool is_preload(const char *item, size_t len)
+{
+	size_t n = sizeof(PRELOAD_NAME) - 1;
+
+	return len >= n && !memcmp(item + len - n, PRELOAD_NAME, n) &&
+	       (len == n || item[len - n - 1] == '/');
+}
+
+char **dmabufd_environ(char *const envp[])
+{
+	static const char key[] = "LD_PRELOAD=";
+	size_t n, i, k = 0, len, used, extra = 0;
+	const char *p;
+	char **env, *val = NULL;
+
+	for (n = 0; envp[n]; n++)
+		if (!strncmp(envp[n], key, sizeof(key) - 1))
+			extra += strlen(envp[n]) + 1;
+	env = malloc((n + 1) * sizeof(*env) + extra);
+	if (!env)
+		return NULL;
+	val = (char *)(env + n + 1);
+	for (i = 0; i < n; i++) {
+		if (strncmp(envp[i], key, sizeof(key) - 1)) {
+			env[k++] = envp[i];
+			continue;
+		}
+		memcpy(val, key, sizeof(key) - 1);
+		used = sizeof(key) - 1;
+		for (p = envp[i] + used; *p; p += len + (p[len] != '\0')) {
+			len = strcspn(p, ": ");
+			if (!len || is_preload(p, len))
+				continue;
+			if (used > sizeof(key) - 1)
+				val[used++] = ':';
+			memcpy(val + used, p, len);
+			used += len;
+		}
+		val[used++] = '\0';
+		if (used > sizeof(key))
+			env[k++] = val;
+		val += used;
+	}
+	env[k] = NULL;
+	return env;
+}

@@ -38,4 +38,11 @@ int dmabufd_sibling_path(const char *sock_path, const char *suffix, char *buf, s
 bool dmabufd_binary(const char *installed, const char *tree, char *buf, size_t len, char *why,
 		    size_t whylen);
 
+/*
+ * @envp for a dmabufd about to be started: the same strings, with libdmabuf-preload.so (in
+ * any directory) taken out of LD_PRELOAD; the broker plays the kernel, and under the preload
+ * library it would call itself.  One allocation (free() it), NULL without memory.
+ */
+char **dmabufd_environ(char *const envp[]);
+
 #endif /* DMABUFD_RENDEZVOUS_H */

@@ -13,6 +13,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -629,64 +630,20 @@ static int broker_mkdir(struct broker *b)
 }
 
 /* Remove the private directory and what the broker (or the library) left in it. */
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path) && errno != ENOENT ? -1 : 0;
+}
+
+/* The private broker's directory and what the broker and the library made in it. */
 static void broker_rmdir(struct broker *b)
 {
-	struct dirent *de;
-	DIR *d;
-
 	if (!b->dir[0])
 		return;
-	d = opendir(b->dir);
-	if (d) {
-		while ((de = readdir(d)))
-			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-				unlinkat(dirfd(d), de->d_name, 0);
-		closedir(d);
-	}
-	if (rmdir(b->dir) && errno != ENOENT)
+	if (nftw(b->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS) && errno != ENOENT)
 		fprintf(stderr, "dmabuf-run: warning: cannot remove %s: %s\n", b->dir,
 			strerror(errno));
 	b->dir[0] = '\0';
-}
-
-/*
- * The environment for the broker: ours, without the preload library in LD_PRELOAD (the
- * broker plays the kernel; it must not go through the library itself).  NULL without memory.
- * *@owned is the one string of it allocated here (or NULL), for free().
- */
-static char **broker_environ(const char *lib, char **owned)
-{
-	static const char key[] = "LD_PRELOAD=";
-	size_t n, i, k = 0, len;
-	char **env, *val;
-
-	for (n = 0; environ[n]; n++)
-		;
-	env = calloc(n + 1, sizeof(*env));
-	if (!env)
-		return NULL;
-	for (i = 0; i < n; i++) {
-		if (strncmp(environ[i], key, sizeof(key) - 1)) {
-			env[k++] = environ[i];
-			continue;
-		}
-		if (*owned)
-			continue;	/* a second LD_PRELOAD: getenv() sees the first */
-		val = malloc(strlen(environ[i]) + 2);
-		if (!val)
-			continue;
-		memcpy(val, key, sizeof(key) - 1);
-		len = preload_others(environ[i] + sizeof(key) - 1, lib, val + sizeof(key) - 2);
-		/* preload_others() put a colon where the '=' goes */
-		val[sizeof(key) - 2] = '=';
-		if (len) {
-			*owned = val;
-			env[k++] = val;
-		} else {
-			free(val);
-		}
-	}
-	return env;
 }
 
 /* @fd moved above the standard descriptors and READY_FD (dup2() must not clobber it). */
@@ -791,11 +748,11 @@ static void broker_stop(struct broker *b)
 }
 
 /* Start a private broker and wait until it listens.  0, or the exit status after a message. */
-static int broker_start(struct broker *b, const char *tree, const char *lib)
+static int broker_start(struct broker *b, const char *tree)
 {
 	char why[PATH_MAX + 96];
 	int p[2] = { -1, -1 }, devnull = -1, ret = EXIT_FAILED;
-	char **env = NULL, *owned = NULL;
+	char **env = NULL;
 	pid_t parent = getpid();
 	ssize_t n;
 	int err;
@@ -811,7 +768,7 @@ static int broker_start(struct broker *b, const char *tree, const char *lib)
 			strerror(-err));
 		return EXIT_FAILED;
 	}
-	env = broker_environ(lib, &owned);
+	env = dmabufd_environ(environ);
 	if (!env || pipe2(p, O_CLOEXEC))
 		goto fail;
 	p[1] = fd_above_ready(p[1]);
@@ -849,7 +806,6 @@ out:
 	if (devnull >= 0)
 		close(devnull);
 	free(env);
-	free(owned);
 	return ret;
 }
 
@@ -971,7 +927,7 @@ static int run_private(const char *path, char **argv, const char *tree, const ch
 	int ret, st;
 
 	signals_take();
-	ret = broker_start(&b, tree, lib);
+	ret = broker_start(&b, tree);
 	if (ret)
 		return ret;
 	if (setenv("DMABUFD_SOCKET", b.sock, 1) || set_ld_preload(lib)) {
