@@ -13,6 +13,9 @@
 #include <stdatomic.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "shim.h"
 #include "broker_ident.h"
@@ -130,7 +133,8 @@ void shim_fd_untrack(int fd)
 {
 	struct entry *e = slot(fd);
 
-	if (e)
+	/* a load first: a store would commit the table's page for any descriptor closed */
+	if (e && atomic_load(&e->type) != SHIM_NONE)
 		atomic_store(&e->type, SHIM_NONE);
 }
 
@@ -160,6 +164,23 @@ static enum shim_type from_broker(uint32_t type)
 	}
 }
 
+/*
+ * Whether @fd (fstat @st) may be a broker buffer: a memfd named by the broker ("dmabuf-"
+ * and the exporter, see src/proto/proto.h).  A program's own memfds (wl_shm pools, ...)
+ * are told apart with one readlink(), without asking the broker.
+ */
+static bool broker_memfd(int fd, const struct stat *st)
+{
+	static const char prefix[] = "/memfd:" DMABUFD_MEMFD_PREFIX;
+	char path[40], target[sizeof(prefix)];
+
+	if (!S_ISREG(st->st_mode) || st->st_nlink)
+		return false;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return readlink(path, target, sizeof(target)) == (ssize_t)sizeof(target) &&
+	       !memcmp(target, prefix, sizeof(prefix) - 1);
+}
+
 void shim_fd_adopt(int fd)
 {
 	struct broker_ident id;
@@ -167,7 +188,7 @@ void shim_fd_adopt(int fd)
 
 	shim_fd_untrack(fd);
 	/* broker objects are memfds and pipes: nothing else needs a question */
-	if (REAL(fstat)(fd, &st) || !(S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode)))
+	if (REAL(fstat)(fd, &st) || !(S_ISFIFO(st.st_mode) || broker_memfd(fd, &st)))
 		return;
 	shim_enter();
 	if (broker_ident_get(fd, &st, &id) == 0 && from_broker(id.type) != SHIM_NONE)
@@ -188,6 +209,21 @@ unsigned int shim_fd_refs(dev_t dev, ino_t ino)
 			n++;
 	}
 	return n;
+}
+
+int shim_fd_find(dev_t dev, ino_t ino, int except)
+{
+	unsigned int fd;
+	struct stat st;
+
+	for (fd = 0; tab && fd < atomic_load(&tab_hi); fd++) {
+		if ((int)fd == except || atomic_load(&tab[fd].type) == SHIM_NONE ||
+		    tab[fd].dev != dev || tab[fd].ino != ino)
+			continue;
+		if (!REAL(fstat)((int)fd, &st) && st.st_dev == dev && st.st_ino == ino)
+			return (int)fd;
+	}
+	return -1;
 }
 
 void shim_fd_each(void (*fn)(int fd, const struct shim_obj *obj, void *arg), void *arg)

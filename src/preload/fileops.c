@@ -525,10 +525,14 @@ SHIM_EXPORT int dup(int fd)
 }
 
 /* dup2/dup3 over @fd2 closes what was there: epoll forgets it, the table takes the copy. */
-static void replaced(int fd, int fd2)
+/*
+ * @fd2 is about to be replaced by a duplicate of @fd: epoll must hear it while @fd2 is still
+ * what it was (an epoll set's other numbers are found by comparing files).
+ */
+static void replacing(int fd, int fd2)
 {
-	shim_epoll_forget_fd(fd2);
-	shim_fd_dup(fd, fd2);
+	if (REAL(fcntl)(fd, F_GETFD) >= 0)
+		shim_epoll_forget_fd(fd2);
 }
 
 SHIM_EXPORT int dup2(int fd, int fd2)
@@ -537,9 +541,10 @@ SHIM_EXPORT int dup2(int fd, int fd2)
 
 	if (shim_bypass() || fd == fd2)
 		return REAL(dup2)(fd, fd2);
+	replacing(fd, fd2);
 	ret = REAL(dup2)(fd, fd2);
 	if (ret >= 0)
-		replaced(fd, fd2);
+		shim_fd_dup(fd, fd2);
 	return ret;
 }
 
@@ -549,9 +554,10 @@ SHIM_EXPORT int dup3(int fd, int fd2, int flags)
 
 	if (shim_bypass() || fd == fd2)
 		return REAL(dup3)(fd, fd2, flags);
+	replacing(fd, fd2);
 	ret = REAL(dup3)(fd, fd2, flags);
 	if (ret >= 0)
-		replaced(fd, fd2);
+		shim_fd_dup(fd, fd2);
 	return ret;
 }
 
@@ -564,8 +570,7 @@ SHIM_EXPORT int close(int fd)
 {
 	if (!shim_bypass()) {
 		shim_epoll_forget_fd(fd);
-		if (shim_fd_get(fd, NULL, NULL) != SHIM_NONE)
-			shim_fd_untrack(fd);
+		shim_fd_untrack(fd);
 	}
 	return REAL(close)(fd);
 }
@@ -581,7 +586,6 @@ static void forget_in_range(int fd, const struct shim_obj *obj, void *arg)
 
 	if ((unsigned int)fd < r->first || (unsigned int)fd > r->last)
 		return;
-	shim_epoll_forget_fd(fd);
 	shim_fd_untrack(fd);
 }
 
@@ -599,7 +603,9 @@ SHIM_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 
 	if (!shim_bypass() && shim_fd_any() && first <= last &&
 	    !(flags & ~(int)(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)) &&
-	    !(flags & CLOSE_RANGE_CLOEXEC))
+	    !(flags & CLOSE_RANGE_CLOEXEC)) {
+		shim_epoll_forget_range(first, last);
 		shim_fd_each(forget_in_range, &r);
+	}
 	return real_close_range(first, last, flags);
 }

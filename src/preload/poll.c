@@ -96,8 +96,9 @@ unsigned int shim_pin_count(dev_t dev, ino_t ino)
 }
 
 /*
- * Direction @dir (0: POLLIN, 1: POLLOUT) of buffer @fd is not known to be ready: return true
- * if it is, else pin it and put a descriptor to wait on into *@wait_fd (if asked).
+ * Direction @dir (0: POLLIN, 1: POLLOUT) of buffer @fd is not known to be ready: return 1 if
+ * it is, else pin it, put a descriptor to wait on into *@wait_fd (if asked and not done yet)
+ * and return 0; or a negative errno.
  */
 static int pin_or_ready(int fd, const struct stat *st, int dir, int *wait_fd)
 {
@@ -119,13 +120,18 @@ static int pin_or_ready(int fd, const struct stat *st, int dir, int *wait_fd)
 		p->fd[dir] = e;
 		e = -1;
 	}
-	pthread_mutex_unlock(&pin_lock);
-	if (wait_fd && *wait_fd < 0 && e >= 0) {
-		*wait_fd = e;
-		e = -1;
-	} else if (wait_fd && *wait_fd < 0 && p) {
-		*wait_fd = fcntl(p->fd[dir], F_DUPFD_CLOEXEC, 0);
+	if (wait_fd && *wait_fd < 0) {
+		if (e >= 0) {
+			*wait_fd = e;
+			e = -1;
+		} else {
+			/* the pin took it: a copy, while the table cannot move under us */
+			*wait_fd = REAL(fcntl)(p->fd[dir], F_DUPFD_CLOEXEC, 0);
+			if (*wait_fd < 0)
+				ret = -errno;
+		}
 	}
+	pthread_mutex_unlock(&pin_lock);
 	if (e >= 0)
 		REAL(close)(e);
 	return ret;
@@ -181,6 +187,22 @@ static int64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+/* A timeout the kernel takes: tv_sec >= 0, tv_nsec in [0, 10^9). */
+static bool ts_valid(const struct timespec *ts)
+{
+	return ts->tv_sec >= 0 && ts->tv_nsec >= 0 && ts->tv_nsec < 1000000000L;
+}
+
+/* The deadline @ts (valid) from now; -1 (forever) when it is beyond what 64 bits hold. */
+static int64_t deadline_of(const struct timespec *ts)
+{
+	int64_t now = now_ns();
+
+	if (ts->tv_sec >= (INT64_MAX - now) / 1000000000LL)
+		return -1;
+	return now + ts->tv_sec * 1000000000LL + ts->tv_nsec;
 }
 
 /* What devices without a poll method report: the kernel's default mask. */
@@ -316,7 +338,8 @@ int shim_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const si
 	nfds_t i;
 	int ret;
 
-	if (shim_bypass() || !shim_fd_any())
+	/* an invalid timeout is the kernel's first check (EINVAL): let it answer */
+	if (shim_bypass() || !shim_fd_any() || (ts && !ts_valid(ts)))
 		return REAL(ppoll)(fds, n, ts, mask);
 	mem = calloc(n ? n : 1, sizeof(*s.k) + sizeof(*s.rev) + sizeof(*s.wait) +
 				sizeof(*s.type));
@@ -335,7 +358,7 @@ int shim_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const si
 		return REAL(ppoll)(fds, n, ts, mask);
 	}
 	if (ts)
-		deadline = now_ns() + ts->tv_sec * 1000000000LL + ts->tv_nsec;
+		deadline = deadline_of(ts);
 	do {
 		ret = poll_round(fds, n, &s, deadline, mask, &again);
 		round_end(n, &s);
@@ -449,28 +472,53 @@ out:
 	return ret;
 }
 
+/*
+ * select()'s timeout as glibc hands it to the kernel: a negative tv_sec or tv_usec is EINVAL
+ * (glibc's own check: the kernel would take some), whole seconds in tv_usec carry into tv_sec
+ * (saturating).  False if invalid.
+ */
+static bool select_timeout(const struct timeval *tv, struct timespec *ts)
+{
+	if (tv->tv_sec < 0 || tv->tv_usec < 0)
+		return false;
+	if (tv->tv_usec / 1000000 > INT64_MAX - tv->tv_sec) {
+		ts->tv_sec = INT64_MAX;
+		ts->tv_nsec = 999999999L;
+	} else {
+		ts->tv_sec = tv->tv_sec + tv->tv_usec / 1000000;
+		ts->tv_nsec = (tv->tv_usec % 1000000) * 1000L;
+	}
+	return true;
+}
+
 SHIM_EXPORT int select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
 {
 	struct timespec ts, *tsp = NULL;
-	int64_t start, left;
+	int64_t start, spent;
 	int ret;
 
 	if (shim_bypass() || !select_has_ours(n, r, w, e))
 		return REAL(select)(n, r, w, e, tv);
 	if (tv) {
-		ts.tv_sec = tv->tv_sec;
-		ts.tv_nsec = tv->tv_usec * 1000L;
+		if (!select_timeout(tv, &ts))
+			return shim_ret(-EINVAL);
 		tsp = &ts;
 	}
 	start = now_ns();
 	ret = select_poll(n, r, w, e, tsp, NULL);
 	if (tv) {
 		/* Linux writes back the time that was left */
-		left = ts.tv_sec * 1000000000LL + ts.tv_nsec - (now_ns() - start);
-		if (left < 0)
-			left = 0;
-		tv->tv_sec = left / 1000000000LL;
-		tv->tv_usec = (left % 1000000000LL) / 1000;
+		spent = now_ns() - start;
+		ts.tv_sec -= spent / 1000000000LL;
+		ts.tv_nsec -= spent % 1000000000LL;
+		if (ts.tv_nsec < 0) {
+			ts.tv_nsec += 1000000000L;
+			ts.tv_sec--;
+		}
+		if (ts.tv_sec < 0)
+			ts = (struct timespec){ 0, 0 };
+		tv->tv_sec = ts.tv_sec;
+		tv->tv_usec = ts.tv_nsec / 1000;
 	}
 	return ret;
 }
@@ -478,7 +526,8 @@ SHIM_EXPORT int select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *t
 SHIM_EXPORT int pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct timespec *ts,
 			const sigset_t *mask)
 {
-	if (shim_bypass() || !select_has_ours(n, r, w, e))
+	/* an invalid timeout is the kernel's first check (EINVAL): let it answer */
+	if (shim_bypass() || (ts && !ts_valid(ts)) || !select_has_ours(n, r, w, e))
 		return REAL(pselect)(n, r, w, e, ts, mask);
 	return select_poll(n, r, w, e, ts, mask);
 }

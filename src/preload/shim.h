@@ -214,6 +214,9 @@ bool shim_fd_first_poll(int fd);
 /* Descriptors of this process that refer to the file (@dev, @ino) (fdinfo's count). */
 unsigned int shim_fd_refs(dev_t dev, ino_t ino);
 
+/* A descriptor in the table, other than @except, for the file (@dev, @ino); -1 if none. */
+int shim_fd_find(dev_t dev, ino_t ino, int except);
+
 /* Call @fn for every descriptor in the table (exec hand-over). */
 void shim_fd_each(void (*fn)(int fd, const struct shim_obj *obj, void *arg), void *arg);
 
@@ -261,6 +264,9 @@ unsigned int shim_map_count(dev_t dev, ino_t ino);
 
 /* @fd is being closed or replaced: it leaves every epoll set, and a set it was goes. */
 void shim_epoll_forget_fd(int fd);
+
+/* The same for every descriptor in [@first, @last] (close_range()). */
+void shim_epoll_forget_range(unsigned int first, unsigned int last);
 
 /* ---- fileops.c ---- */
 
