@@ -68,7 +68,7 @@ static int system_memfd(uint64_t len)
 {
 	int fd, ret;
 
-	fd = memfd_create("dmabuf-system", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	fd = memfd_create(DMABUFD_MEMFD_PREFIX "system", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return -errno;
 	if (ftruncate(fd, (off_t)len) ||

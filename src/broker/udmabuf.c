@@ -193,7 +193,7 @@ static int token_memfd(uint64_t size)
 {
 	int fd, ret;
 
-	fd = memfd_create("dmabuf-udmabuf", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	fd = memfd_create(DMABUFD_MEMFD_PREFIX "udmabuf", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return -errno;
 	if (ftruncate(fd, (off_t)size) ||

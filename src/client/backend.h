@@ -75,6 +75,11 @@ void dmabuf_fd_backend_force(const struct dmabuf_fd_ops *ops);
  */
 int broker_sync_polled(int fd);
 
+struct stat;
+
+/* DMA_BUF_IOCTL_SYNC on @fd, whose fstat() the caller just made (@st): one fstat() less. */
+int broker_buf_sync_stat(int fd, const struct stat *st, uint64_t flags);
+
 /*
  * Wait for @events on @fd with poll(), retrying on EINTR until @timeout_ns (negative: no
  * limit) has passed: 0 ready, -ETIME, -EBADF (POLLNVAL), -EINVAL (POLLERR or POLLHUP without

@@ -387,7 +387,7 @@ static bool sync_local(const struct broker_ident *id, uint64_t flags)
 	return (flags & SYNC_END) || !(state & pending_bit(flags));
 }
 
-static int broker_buf_sync(int fd, uint64_t flags)
+int broker_buf_sync_stat(int fd, const struct stat *st, uint64_t flags)
 {
 	struct broker_ident id = { .type = DMABUFD_TYPE_BUF, .slot = DMABUFD_NO_SLOT };
 	struct broker_req req = {
@@ -397,14 +397,11 @@ static int broker_buf_sync(int fd, uint64_t flags)
 		.nfds = 1,
 	};
 	struct broker_rep rep;
-	struct stat st;
 	int ret;
 
-	if (fstat(fd, &st))
-		return -errno;
 	/* buffers are memfds: only those may be known to the slot table */
-	if (S_ISREG(st.st_mode)) {
-		ret = broker_ident_get(fd, &st, &id);
+	if (S_ISREG(st->st_mode)) {
+		ret = broker_ident_get(fd, st, &id);
 		if (ret)
 			return ret;
 		if (sync_local(&id, flags))
@@ -420,6 +417,15 @@ static int broker_buf_sync(int fd, uint64_t flags)
 		if (ret)
 			return ret;
 	}
+}
+
+static int broker_buf_sync(int fd, uint64_t flags)
+{
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return -errno;
+	return broker_buf_sync_stat(fd, &st, flags);
 }
 
 static int broker_buf_set_name(int fd, const char *name)

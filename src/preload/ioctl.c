@@ -14,6 +14,7 @@
 #include <linux/fs.h>
 #include <linux/sync_file.h>
 #include <linux/udmabuf.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include <dmabuf/fd.h>
 
 #include "shim.h"
+#include "backend.h"
 #include "broker_conn.h"
 
 /* Requests that sw_sync and newer kernels define; the headers may lack them. */
@@ -63,6 +65,58 @@ struct buf_info {
 
 /* ---- the caller's memory ---- */
 
+static pid_t self_pid;
+static __thread uintptr_t stack_lo, stack_hi;
+
+static void self_pid_reset(void)
+{
+	__atomic_store_n(&self_pid, 0, __ATOMIC_RELAXED);
+}
+
+static void self_pid_atfork(void)
+{
+	pthread_atfork(NULL, NULL, self_pid_reset);
+}
+
+/* This process's pid (getpid() is a system call; a fork child forgets the cached one). */
+static pid_t self(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pid_t pid = __atomic_load_n(&self_pid, __ATOMIC_RELAXED);
+
+	if (!pid) {
+		pthread_once(&once, self_pid_atfork);
+		pid = getpid();
+		__atomic_store_n(&self_pid, pid, __ATOMIC_RELAXED);
+	}
+	return pid;
+}
+
+/*
+ * Whether [@p, @p + @len) lies in the used part of this thread's stack (between the stack
+ * pointer and the top), which is always mapped: most ioctl arguments live there, and then
+ * they can be copied without asking the kernel.
+ */
+static bool on_my_stack(const void *p, size_t len)
+{
+	uintptr_t a = (uintptr_t)p, sp = (uintptr_t)__builtin_frame_address(0);
+	pthread_attr_t attr;
+	void *base;
+	size_t size;
+
+	if (!stack_hi) {
+		stack_hi = 1;
+		if (!pthread_getattr_np(pthread_self(), &attr)) {
+			if (!pthread_attr_getstack(&attr, &base, &size)) {
+				stack_lo = (uintptr_t)base;
+				stack_hi = (uintptr_t)base + size;
+			}
+			pthread_attr_destroy(&attr);
+		}
+	}
+	return sp >= stack_lo && sp < stack_hi && a >= sp && a + len >= a && a + len <= stack_hi;
+}
+
 /* Copy @len bytes from the caller's @src: 0, or -EFAULT where the kernel would fault. */
 static int copy_in(void *dst, const void *src, size_t len)
 {
@@ -73,7 +127,11 @@ static int copy_in(void *dst, const void *src, size_t len)
 		return 0;
 	if (!src)
 		return -EFAULT;
-	n = process_vm_readv(getpid(), &l, 1, &r, 1, 0);
+	if (on_my_stack(src, len)) {
+		memcpy(dst, src, len);
+		return 0;
+	}
+	n = process_vm_readv(self(), &l, 1, &r, 1, 0);
 	if (n == (ssize_t)len)
 		return 0;
 	if (n < 0 && (errno == ENOSYS || errno == EPERM)) {
@@ -94,7 +152,11 @@ static int copy_out(void *dst, const void *src, size_t len)
 		return 0;
 	if (!dst)
 		return -EFAULT;
-	n = process_vm_writev(getpid(), &l, 1, &r, 1, 0);
+	if (on_my_stack(dst, len)) {
+		memcpy(dst, src, len);
+		return 0;
+	}
+	n = process_vm_writev(self(), &l, 1, &r, 1, 0);
 	if (n == (ssize_t)len)
 		return 0;
 	if (n < 0 && (errno == ENOSYS || errno == EPERM)) {
@@ -183,7 +245,7 @@ static int buf_info(int fd, void *arg)
 	return ret ? ret : copy_out(arg, &x, sizeof(x));
 }
 
-static int buf_ioctl(int fd, unsigned long req, void *arg)
+static int buf_ioctl(int fd, const struct stat *st, unsigned long req, void *arg)
 {
 	struct dma_buf_sync sync;
 	int ret;
@@ -191,7 +253,7 @@ static int buf_ioctl(int fd, unsigned long req, void *arg)
 	switch (req) {
 	case DMA_BUF_IOCTL_SYNC:
 		ret = copy_in(&sync, arg, sizeof(sync));
-		return ret ? ret : dmabuf_fd_buf_sync(fd, sync.flags);
+		return ret ? ret : broker_buf_sync_stat(fd, st, sync.flags);
 	case DMA_BUF_SET_NAME_A:
 	case DMA_BUF_SET_NAME_B:
 		return buf_set_name(fd, arg);
@@ -465,11 +527,12 @@ static bool uapi_request(unsigned long req)
 	}
 }
 
-static int dispatch(enum shim_type type, int fd, unsigned long req, void *arg)
+static int dispatch(enum shim_type type, int fd, const struct stat *st, unsigned long req,
+		    void *arg)
 {
 	switch (type) {
 	case SHIM_BUF:
-		return buf_ioctl(fd, req, arg);
+		return buf_ioctl(fd, st, req, arg);
 	case SHIM_SYNC_FILE:
 		return sync_ioctl(fd, req, arg);
 	case SHIM_TIMELINE:
@@ -486,6 +549,7 @@ static int dispatch(enum shim_type type, int fd, unsigned long req, void *arg)
 SHIM_EXPORT int ioctl(int fd, unsigned long req, ...)
 {
 	enum shim_type type;
+	struct stat st;
 	va_list ap;
 	void *arg;
 	int ret;
@@ -495,16 +559,16 @@ SHIM_EXPORT int ioctl(int fd, unsigned long req, ...)
 	va_end(ap);
 	if (shim_bypass())
 		return REAL(ioctl)(fd, req, arg);
-	type = shim_fd_get(fd, NULL, NULL);
+	type = shim_fd_get(fd, NULL, &st);
 	if (type == SHIM_NONE && uapi_request(req)) {
 		/* a descriptor that reached us some way we did not see */
 		shim_fd_adopt(fd);
-		type = shim_fd_get(fd, NULL, NULL);
+		type = shim_fd_get(fd, NULL, &st);
 	}
 	if (type == SHIM_NONE || vfs_request(req))
 		return REAL(ioctl)(fd, req, arg);
 	shim_enter();
-	ret = dispatch(type, fd, req, arg);
+	ret = dispatch(type, fd, &st, req, arg);
 	shim_leave();
 	return shim_ret(ret);
 }

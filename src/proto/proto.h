@@ -221,6 +221,14 @@ enum dmabufd_op {
 
 #define DMABUFD_NO_SLOT		UINT64_MAX
 
+/*
+ * The broker names every buffer's memfd DMABUFD_MEMFD_PREFIX and its exporter
+ * ("dmabuf-system", "dmabuf-udmabuf"): a client can tell a memfd that cannot be a buffer
+ * from its name (/proc/self/fd/N) without asking.
+ */
+#define DMABUFD_MEMFD_PREFIX	"dmabuf-"
+
+
 /**
  * struct dmabufd_msg - every datagram starts with this.
  * @op: enum dmabufd_op; a reply repeats the request's.
