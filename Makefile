@@ -40,6 +40,7 @@ demo: all
 
 bench: all
 	$(BUILD)/bench/dmabuf-bench
+	$(BUILD)/src/tools/dmabuf-run --private -- $(BUILD)/bench/dmabuf-bench-shim
 
 install: all
 	$(MESON) configure $(BUILD) -Dprefix=$(abspath $(PREFIX)) -Dlibdir=lib
