@@ -14,9 +14,11 @@
 #ifndef DMABUF_BENCH_H
 #define DMABUF_BENCH_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Keep the compiler from dropping work whose result is unused. */
 #define bench_escape(p) __asm__ volatile("" : : "g"(p) : "memory")
@@ -147,6 +149,27 @@ void bench_add_mem(const struct bench_mem_row *row);
 int bench_print(void);
 
 /* Benchmark groups: floors.c, bench_*.c. */
+/*
+ * A program's own option at argv[*@i]: true if it took it (and its argument, advancing *@i).
+ */
+typedef bool (*bench_opt_fn)(int argc, char **argv, int *i);
+
+/*
+ * The options every bench program has (--quick, --json, --filter TEXT, --reps N, --help)
+ * into bench_opts; others go to @extra (may be NULL).  0, or -1 after @usage(stderr).
+ */
+int bench_parse_args(int argc, char **argv, bench_opt_fn extra, void (*usage)(FILE *f));
+
+/*
+ * Cross-process rows: sleep while the shared word *@a is @val (the other side is another
+ * process: a shared futex), and set it and wake one sleeper.
+ */
+void bench_futex_wait_while(_Atomic uint32_t *a, uint32_t val);
+void bench_futex_set(_Atomic uint32_t *a, uint32_t val);
+
+/* Sort @v (@n values) and return its @q-quantile (0..1). */
+double bench_quantile(int64_t *v, unsigned int n, double q);
+
 void bench_run_floors(void);
 void bench_run_fence(void);
 void bench_run_ww_mutex(void);

@@ -125,23 +125,8 @@ static void broker_stop(void)
 
 /* ---- small helpers ---- */
 
-static long futex(_Atomic uint32_t *addr, int op, uint32_t val)
-{
-	return syscall(SYS_futex, addr, op, val, NULL, NULL, 0);
-}
 
-/* Sleep while *@a is @val (shared futex: the other side is another process). */
-static void futex_wait_while(_Atomic uint32_t *a, uint32_t val)
-{
-	while (atomic_load(a) == val)
-		futex(a, FUTEX_WAIT, val);
-}
 
-static void futex_set(_Atomic uint32_t *a, uint32_t val)
-{
-	atomic_store(a, val);
-	futex(a, FUTEX_WAKE, 1);
-}
 
 /* Wait until process @pid sleeps (in the wait it announced): false after ~1 s. */
 static bool wait_sleeping(pid_t pid)
@@ -154,19 +139,7 @@ static bool wait_sleeping(pid_t pid)
 	return false;
 }
 
-static int cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
 
-	return (x > y) - (x < y);
-}
-
-/* Sort @v (@n values) and return its @q-quantile (0..1). */
-static double quantile(int64_t *v, unsigned int n, double q)
-{
-	qsort(v, n, sizeof(*v), cmp_i64);
-	return (double)v[(unsigned int)(q * (n - 1) + 0.5)];
-}
 
 static int64_t fence_timestamp(int fd)
 {
@@ -214,19 +187,19 @@ static void __attribute__((noreturn)) waiter_main(struct wake_ctl *c, int tl, in
 		struct pollfd pfd = { pipe_rd, POLLIN, 0 };
 		int f = -1;
 
-		futex_wait_while(&c->cmd, seen);
+		bench_futex_wait_while(&c->cmd, seen);
 		seen = atomic_load(&c->cmd);
 		c->ret = 0;
 		switch (c->kind) {
 		case WAKE_FUTEX:
-			futex_set(&c->state, 1);
-			futex_wait_while(&c->go, 0);
+			bench_futex_set(&c->state, 1);
+			bench_futex_wait_while(&c->go, 0);
 			c->t_wake = bench_now_ns();
 			atomic_store(&c->go, 0);
 			break;
 		case WAKE_BROKER:
 			f = dmabuf_fd_sw_fence_create(tl, c->value, "bench");
-			futex_set(&c->state, 1);
+			bench_futex_set(&c->state, 1);
 			c->ret = f < 0 ? f : dmabuf_fd_sync_wait(f, 5LL * 1000000000);
 			c->t_wake = bench_now_ns();
 			c->t_signal = f < 0 ? -1 : fence_timestamp(f);
@@ -234,7 +207,7 @@ static void __attribute__((noreturn)) waiter_main(struct wake_ctl *c, int tl, in
 				close(f);
 			break;
 		case WAKE_PIPE:
-			futex_set(&c->state, 1);
+			bench_futex_set(&c->state, 1);
 			c->ret = poll(&pfd, 1, 5000) == 1 ? 0 : -ETIME;
 			c->t_wake = bench_now_ns();
 			c->ret = read(pipe_rd, &byte, 1) == 1 ? c->ret : -EIO;
@@ -242,7 +215,7 @@ static void __attribute__((noreturn)) waiter_main(struct wake_ctl *c, int tl, in
 		default:
 			_exit(0);
 		}
-		futex_set(&c->state, 2);
+		bench_futex_set(&c->state, 2);
 	}
 }
 
@@ -255,14 +228,14 @@ static int64_t wake_sample(struct wake_ctl *c, pid_t w, enum wake_kind kind, int
 	c->kind = kind;
 	c->value = *value + 1;
 	atomic_store(&c->state, 0);
-	futex_set(&c->cmd, atomic_load(&c->cmd) + 1);
-	futex_wait_while(&c->state, 0);
+	bench_futex_set(&c->cmd, atomic_load(&c->cmd) + 1);
+	bench_futex_wait_while(&c->state, 0);
 	if (!wait_sleeping(w))
 		return -1;
 	t0 = bench_now_ns();
 	switch (kind) {
 	case WAKE_FUTEX:
-		futex_set(&c->go, 1);
+		bench_futex_set(&c->go, 1);
 		break;
 	case WAKE_BROKER:
 		if (dmabuf_fd_sw_timeline_inc(tl, 1))
@@ -276,7 +249,7 @@ static int64_t wake_sample(struct wake_ctl *c, pid_t w, enum wake_kind kind, int
 	default:
 		return -1;
 	}
-	futex_wait_while(&c->state, 1);
+	bench_futex_wait_while(&c->state, 1);
 	if (c->ret)
 		return -1;
 	if (kind == WAKE_BROKER) {
@@ -294,10 +267,10 @@ static void latency_row(const char *name, int64_t *v, unsigned int n, const char
 		.section = SEC_WAKE, .floor = floor_key, .floor_ns = floor_ns,
 		.goal = goal, .goal_value = goal_value,
 	};
-	double p10 = quantile(v, n, 0.1), p90 = quantile(v, n, 0.9);
+	double p10 = bench_quantile(v, n, 0.1), p90 = bench_quantile(v, n, 0.9);
 
 	snprintf(r.name, sizeof(r.name), "%s", name);
-	r.ns = quantile(v, n, 0.5);
+	r.ns = bench_quantile(v, n, 0.5);
 	r.spread_pct = r.ns > 0 ? 100.0 * (p90 - p10) / r.ns : 0;
 	snprintf(r.note, sizeof(r.note), "%s; p90 %.1f us; %u samples", note, p90 / 1e3, n);
 	bench_add_row(&r);
@@ -341,7 +314,7 @@ static void bench_wake(void)
 		bench_add_skipped(SEC_WAKE, row_names[0], "the waiter did not answer");
 		goto out;
 	}
-	futex_ns = quantile(lat_futex, got, 0.5);
+	futex_ns = bench_quantile(lat_futex, got, 0.5);
 	if (bench_selected(row_names[0]))
 		latency_row(row_names[0], lat_broker, got, "futex wake", futex_ns,
 			    BENCH_GOAL_RATIO_MAX, 1.3, "fence timestamp -> sync_wait returns");
@@ -354,7 +327,7 @@ static void bench_wake(void)
 out:
 	if (w > 0) {
 		c->kind = WAKE_EXIT;
-		futex_set(&c->cmd, atomic_load(&c->cmd) + 1);
+		bench_futex_set(&c->cmd, atomic_load(&c->cmd) + 1);
 		waitpid(w, NULL, 0);
 	}
 	if (c != MAP_FAILED)

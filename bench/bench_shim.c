@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "proc_stat.h"
 
 #ifndef BENCH_DMABUF_RUN
 #define BENCH_DMABUF_RUN "dmabuf-run"
@@ -114,57 +115,11 @@ static bool any_selected(int first, int last)
 	return false;
 }
 
-static int cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
 
-	return (x > y) - (x < y);
-}
 
-/* Sort @v (@n values) and return its @q-quantile (0..1). */
-static double quantile(int64_t *v, unsigned int n, double q)
-{
-	qsort(v, n, sizeof(*v), cmp_i64);
-	return (double)v[(unsigned int)(q * (n - 1) + 0.5)];
-}
 
-static long futex(_Atomic uint32_t *addr, int op, uint32_t val)
-{
-	return syscall(SYS_futex, addr, op, val, NULL, NULL, 0);
-}
 
-/* Sleep while *@a is @val (a shared futex: the other side is another process). */
-static void futex_wait_while(_Atomic uint32_t *a, uint32_t val)
-{
-	while (atomic_load(a) == val)
-		futex(a, FUTEX_WAIT, val);
-}
 
-static void futex_set(_Atomic uint32_t *a, uint32_t val)
-{
-	atomic_store(a, val);
-	futex(a, FUTEX_WAKE, 1);
-}
-
-/* The state letter of process @pid (R, S, D, ...), or 0. */
-static char proc_state(pid_t pid)
-{
-	char path[64], buf[512], *p;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : 0;
-}
 
 /* A new sw_sync timeline, where the kernel (or the library) offers one: fd or -errno. */
 static int timeline_open(void)
@@ -234,7 +189,7 @@ static int wait_fence(struct wake_ctl *c, int tl)
 	int ret;
 
 	p.fd = fence_create(tl, c->value, "bench");
-	futex_set(&c->state, 1);
+	bench_futex_set(&c->state, 1);
 	if (p.fd < 0)
 		return p.fd;
 	ret = poll(&p, 1, 5000);
@@ -251,7 +206,7 @@ static int wait_pipe(struct wake_ctl *c, int rd)
 	char byte;
 	int ret;
 
-	futex_set(&c->state, 1);
+	bench_futex_set(&c->state, 1);
 	ret = poll(&p, 1, 5000);
 	c->t_wake = bench_now_ns();
 	ret = ret == 1 && p.revents == POLLIN ? 0 : -ETIME;
@@ -265,7 +220,7 @@ static void __attribute__((noreturn)) waiter_main(struct wake_ctl *c, int tl, in
 	uint32_t seen = 0;
 
 	for (;;) {
-		futex_wait_while(&c->cmd, seen);
+		bench_futex_wait_while(&c->cmd, seen);
 		seen = atomic_load(&c->cmd);
 		switch (c->kind) {
 		case WAKE_FENCE:
@@ -277,7 +232,7 @@ static void __attribute__((noreturn)) waiter_main(struct wake_ctl *c, int tl, in
 		default:
 			_exit(0);
 		}
-		futex_set(&c->state, 2);
+		bench_futex_set(&c->state, 2);
 	}
 }
 
@@ -307,8 +262,8 @@ static int64_t wake_sample(struct wake_ctl *c, pid_t w, enum wake_kind kind, int
 	c->kind = kind;
 	c->value = *value + 1;
 	atomic_store(&c->state, 0);
-	futex_set(&c->cmd, atomic_load(&c->cmd) + 1);
-	futex_wait_while(&c->state, 0);
+	bench_futex_set(&c->cmd, atomic_load(&c->cmd) + 1);
+	bench_futex_wait_while(&c->state, 0);
 	asleep = wait_sleeping(c, w);
 	t0 = bench_now_ns();
 	if (kind == WAKE_FENCE) {
@@ -318,7 +273,7 @@ static int64_t wake_sample(struct wake_ctl *c, pid_t w, enum wake_kind kind, int
 	} else {
 		ret = write(wr, "x", 1) == 1 ? 0 : -1;
 	}
-	futex_wait_while(&c->state, 1);
+	bench_futex_wait_while(&c->state, 1);
 	if (ret || c->ret || !asleep)
 		return -1;
 	if (t_fence)
@@ -334,12 +289,12 @@ static void latency_row(int row, const char *section, int64_t *v, unsigned int n
 		.section = section, .floor = floor_key, .floor_ns = floor_ns,
 		.goal = goal, .goal_value = goal_value,
 	};
-	double p10 = quantile(v, n, 0.1), p90 = quantile(v, n, 0.9);
+	double p10 = bench_quantile(v, n, 0.1), p90 = bench_quantile(v, n, 0.9);
 
 	if (!bench_selected(row_names[row]))
 		return;
 	snprintf(r.name, sizeof(r.name), "%s", row_names[row]);
-	r.ns = quantile(v, n, 0.5);
+	r.ns = bench_quantile(v, n, 0.5);
 	r.spread_pct = r.ns > 0 ? 100.0 * (p90 - p10) / r.ns : 0;
 	snprintf(r.note, sizeof(r.note), "%s; p10 %.1f us, p90 %.1f us; %u samples", note,
 		 p10 / 1e3, p90 / 1e3, n);
@@ -404,7 +359,7 @@ static void bench_wake(void)
 		bench_add_skipped(SEC_WAKE, row_names[ROW_WAKE_INC], why);
 		goto out;
 	}
-	pipe_ns = quantile(lat_pipe, got, 0.5);
+	pipe_ns = bench_quantile(lat_pipe, got, 0.5);
 	latency_row(ROW_WAKE_INC, SEC_WAKE, lat_inc, got, "pipe wake", pipe_ns,
 		    BENCH_GOAL_RATIO_MAX, 2.5, "INC called -> poll() returns");
 	if (got_sig >= got / 2) {
@@ -421,7 +376,7 @@ static void bench_wake(void)
 out:
 	if (w > 0) {
 		c->kind = WAKE_EXIT;
-		futex_set(&c->cmd, atomic_load(&c->cmd) + 1);
+		bench_futex_set(&c->cmd, atomic_load(&c->cmd) + 1);
 		waitpid(w, NULL, 0);
 	}
 	if (c != MAP_FAILED)
@@ -889,7 +844,7 @@ static double startup_row(int row, const int64_t *v, unsigned int n, double floo
 	if (!s)
 		return 0;
 	memcpy(s, v, n * sizeof(int64_t));
-	med = quantile(s, n, 0.5);
+	med = bench_quantile(s, n, 0.5);
 	snprintf(note, sizeof(note), "median %.3f ms, min %.3f ms", med / 1e6, s[0] / 1e6);
 	latency_row(row, SEC_START, s, n, "true", floor_ns < 0 ? med : floor_ns, goal, 0, note);
 	free(s);
@@ -916,9 +871,9 @@ static void overhead_row(int row, const int64_t *v, const int64_t *base, unsigne
 		vmin = v[i] < vmin ? v[i] : vmin;
 		bmin = base[i] < bmin ? base[i] : bmin;
 	}
-	p10 = quantile(d, n, 0.1);
-	p90 = quantile(d, n, 0.9);
-	r.ns = quantile(d, n, 0.5);
+	p10 = bench_quantile(d, n, 0.1);
+	p90 = bench_quantile(d, n, 0.9);
+	r.ns = bench_quantile(d, n, 0.5);
 	r.spread_pct = r.ns > 0 ? 100.0 * (p90 - p10) / r.ns : 0;
 	snprintf(r.name, sizeof(r.name), "%s", row_names[row]);
 	snprintf(r.note, sizeof(r.note),
@@ -1024,39 +979,23 @@ static void usage(FILE *f)
 		BENCH_DMABUF_RUN, BENCH_PRELOAD);
 }
 
+/* --dmabuf-run PATH, --preload PATH */
+static bool shim_opt(int argc, char **argv, int *i)
+{
+	if (!strcmp(argv[*i], "--dmabuf-run") && *i + 1 < argc) {
+		opt_run = argv[++*i];
+		return true;
+	}
+	if (!strcmp(argv[*i], "--preload") && *i + 1 < argc) {
+		opt_preload = argv[++*i];
+		return true;
+	}
+	return false;
+}
+
 static int parse_args(int argc, char **argv)
 {
-	bench_opts.reps = 31;
-	bench_opts.batch_ns = 1000 * 1000;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--quick")) {
-			bench_opts.quick = true;
-		} else if (!strcmp(argv[i], "--json")) {
-			bench_opts.json = true;
-		} else if (!strcmp(argv[i], "--filter") && i + 1 < argc) {
-			bench_opts.filter = argv[++i];
-		} else if (!strcmp(argv[i], "--reps") && i + 1 < argc) {
-			bench_opts.reps = (unsigned int)strtoul(argv[++i], NULL, 0);
-			if (bench_opts.reps < 3)
-				bench_opts.reps = 3;
-		} else if (!strcmp(argv[i], "--dmabuf-run") && i + 1 < argc) {
-			opt_run = argv[++i];
-		} else if (!strcmp(argv[i], "--preload") && i + 1 < argc) {
-			opt_preload = argv[++i];
-		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			usage(stdout);
-			exit(0);
-		} else {
-			usage(stderr);
-			return -1;
-		}
-	}
-	if (bench_opts.quick) {
-		bench_opts.batch_ns = 200 * 1000;
-		if (bench_opts.reps > 7)
-			bench_opts.reps = 7;
-	}
-	return 0;
+	return bench_parse_args(argc, argv, shim_opt, usage);
 }
 
 /* One line: the CPU, the kernel, the compiler, the date, the load. */

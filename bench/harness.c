@@ -3,11 +3,15 @@
  * harness.c - batch timing, medians, and the result tables.
  */
 #include <errno.h>
+#include <linux/futex.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bench.h"
 
@@ -375,4 +379,74 @@ int bench_print(void)
 	print_table();
 	print_mem_table();
 	return missed;
+}
+
+/* ---- helpers for the cross-process rows ---- */
+
+static long futex(_Atomic uint32_t *addr, int op, uint32_t val)
+{
+	return syscall(SYS_futex, addr, op, val, NULL, NULL, 0);
+}
+
+void bench_futex_wait_while(_Atomic uint32_t *a, uint32_t val)
+{
+	while (atomic_load(a) == val)
+		futex(a, FUTEX_WAIT, val);
+}
+
+void bench_futex_set(_Atomic uint32_t *a, uint32_t val)
+{
+	atomic_store(a, val);
+	futex(a, FUTEX_WAKE, 1);
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+double bench_quantile(int64_t *v, unsigned int n, double q)
+{
+	qsort(v, n, sizeof(*v), cmp_i64);
+	return (double)v[(unsigned int)(q * (n - 1) + 0.5)];
+}
+
+/* ---- command line ---- */
+
+int bench_parse_args(int argc, char **argv, bench_opt_fn extra, void (*usage)(FILE *f))
+{
+	/*
+	 * Short batches, many of them: on a loaded machine a batch that lasts less than a
+	 * scheduler time slice is often not interrupted, and the median then ignores the ones
+	 * that were.
+	 */
+	bench_opts.reps = 31;
+	bench_opts.batch_ns = 1000 * 1000;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--quick")) {
+			bench_opts.quick = true;
+		} else if (!strcmp(argv[i], "--json")) {
+			bench_opts.json = true;
+		} else if (!strcmp(argv[i], "--filter") && i + 1 < argc) {
+			bench_opts.filter = argv[++i];
+		} else if (!strcmp(argv[i], "--reps") && i + 1 < argc) {
+			bench_opts.reps = (unsigned int)strtoul(argv[++i], NULL, 0);
+			if (bench_opts.reps < 3)
+				bench_opts.reps = 3;
+		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			exit(0);
+		} else if (!extra || !extra(argc, argv, &i)) {
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (bench_opts.quick) {
+		bench_opts.batch_ns = 200 * 1000;
+		if (bench_opts.reps > 7)
+			bench_opts.reps = 7;
+	}
+	return 0;
 }

@@ -25,38 +25,7 @@ static void usage(FILE *f)
 
 static int parse_args(int argc, char **argv)
 {
-	/*
-	 * Short batches, many of them: on a loaded machine a batch that
-	 * lasts less than a scheduler time slice is often not interrupted,
-	 * and the median then ignores the ones that were.
-	 */
-	bench_opts.reps = 31;
-	bench_opts.batch_ns = 1000 * 1000;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--quick")) {
-			bench_opts.quick = true;
-		} else if (!strcmp(argv[i], "--json")) {
-			bench_opts.json = true;
-		} else if (!strcmp(argv[i], "--filter") && i + 1 < argc) {
-			bench_opts.filter = argv[++i];
-		} else if (!strcmp(argv[i], "--reps") && i + 1 < argc) {
-			bench_opts.reps = (unsigned int)strtoul(argv[++i], NULL, 0);
-			if (bench_opts.reps < 3)
-				bench_opts.reps = 3;
-		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			usage(stdout);
-			exit(0);
-		} else {
-			usage(stderr);
-			return -1;
-		}
-	}
-	if (bench_opts.quick) {
-		bench_opts.batch_ns = 200 * 1000;
-		if (bench_opts.reps > 7)
-			bench_opts.reps = 7;
-	}
-	return 0;
+	return bench_parse_args(argc, argv, NULL, usage);
 }
 
 /* The "model name" line of /proc/cpuinfo, or "unknown". */

@@ -395,17 +395,6 @@ static void __attribute__((noreturn)) spawn_child(const struct spawn *sp)
 	_exit(127);
 }
 
-/* @fd moved above the standard descriptors and READY_FD (so dup2() cannot clobber it). */
-static int fd_above_ready(int fd)
-{
-	int hi;
-
-	if (fd < 0 || fd > READY_FD)
-		return fd;
-	hi = fcntl(fd, F_DUPFD_CLOEXEC, READY_FD + 1);
-	close(fd);
-	return hi;
-}
 
 static int spawn_prepare(struct spawn *sp, const char *path, char *why, size_t whylen)
 {
@@ -424,10 +413,10 @@ static int spawn_prepare(struct spawn *sp, const char *path, char *why, size_t w
 	sp->argv[5] = NULL;
 	sp->envp = dmabufd_environ(environ);
 	sp->max_fd = max_fd > 0 && max_fd < 65536 ? (int)max_fd : 65536;
-	sp->ready = fd_above_ready(sp->ready);
-	sp->devnull = fd_above_ready(open("/dev/null", O_RDWR | O_CLOEXEC));
+	sp->ready = dmabufd_fd_above(READY_FD, sp->ready);
+	sp->devnull = dmabufd_fd_above(READY_FD, open("/dev/null", O_RDWR | O_CLOEXEC));
 	if (!dmabufd_sibling_path(path, ".log", log_path, sizeof(log_path)))
-		sp->log = fd_above_ready(open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+		sp->log = dmabufd_fd_above(READY_FD, open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
 							O_NOFOLLOW, 0600));
 	if (sp->ready < 0 || sp->devnull < 0) {
 		snprintf(why, whylen, "cannot start %s: %s", sp->bin, strerror(errno));

@@ -117,53 +117,43 @@ static bool on_my_stack(const void *p, size_t len)
 	return sp >= stack_lo && sp < stack_hi && a >= sp && a + len >= a && a + len <= stack_hi;
 }
 
-/* Copy @len bytes from the caller's @src: 0, or -EFAULT where the kernel would fault. */
-static int copy_in(void *dst, const void *src, size_t len)
+/*
+ * Copy @len bytes between the caller's memory @user and ours @mine (@out: towards the
+ * caller): 0, or -EFAULT where the kernel's copy would fault.
+ */
+static int copy_user(void *mine, void *user, size_t len, bool out)
 {
-	struct iovec l = { dst, len }, r = { (void *)src, len };
+	struct iovec l = { mine, len }, r = { user, len };
 	ssize_t n;
 
 	if (!len)
 		return 0;
-	if (!src)
+	if (!user)
 		return -EFAULT;
-	if (on_my_stack(src, len)) {
-		memcpy(dst, src, len);
-		return 0;
+	if (!on_my_stack(user, len)) {
+		n = out ? process_vm_writev(self(), &l, 1, &r, 1, 0) :
+			  process_vm_readv(self(), &l, 1, &r, 1, 0);
+		if (n == (ssize_t)len)
+			return 0;
+		/* without a way to probe (seccomp), a non-NULL pointer is trusted */
+		if (n >= 0 || (errno != ENOSYS && errno != EPERM))
+			return -EFAULT;
 	}
-	n = process_vm_readv(self(), &l, 1, &r, 1, 0);
-	if (n == (ssize_t)len)
-		return 0;
-	if (n < 0 && (errno == ENOSYS || errno == EPERM)) {
-		/* no way to probe here (seccomp): trust a non-NULL pointer */
-		memcpy(dst, src, len);
-		return 0;
-	}
-	return -EFAULT;
+	if (out)
+		memcpy(user, mine, len);
+	else
+		memcpy(mine, user, len);
+	return 0;
 }
 
-/* Copy @len bytes to the caller's @dst: 0 or -EFAULT. */
+static int copy_in(void *dst, const void *src, size_t len)
+{
+	return copy_user(dst, (void *)src, len, false);
+}
+
 static int copy_out(void *dst, const void *src, size_t len)
 {
-	struct iovec l = { (void *)src, len }, r = { dst, len };
-	ssize_t n;
-
-	if (!len)
-		return 0;
-	if (!dst)
-		return -EFAULT;
-	if (on_my_stack(dst, len)) {
-		memcpy(dst, src, len);
-		return 0;
-	}
-	n = process_vm_writev(self(), &l, 1, &r, 1, 0);
-	if (n == (ssize_t)len)
-		return 0;
-	if (n < 0 && (errno == ENOSYS || errno == EPERM)) {
-		memcpy(dst, src, len);
-		return 0;
-	}
-	return -EFAULT;
+	return copy_user((void *)src, dst, len, true);
 }
 
 /*

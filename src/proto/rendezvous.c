@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* rendezvous.c - where a user's dmabufd listens (see rendezvous.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,4 +154,15 @@ char **dmabufd_environ(char *const envp[])
 	}
 	env[k] = NULL;
 	return env;
+}
+
+int dmabufd_fd_above(int floor, int fd)
+{
+	int hi;
+
+	if (fd < 0 || fd > floor)
+		return fd;
+	hi = fcntl(fd, F_DUPFD_CLOEXEC, floor + 1);
+	close(fd);
+	return hi;
 }

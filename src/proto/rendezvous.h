@@ -45,4 +45,11 @@ bool dmabufd_binary(const char *installed, const char *tree, char *buf, size_t l
  */
 char **dmabufd_environ(char *const envp[]);
 
+/*
+ * For starting a broker: @fd moved above descriptor @floor (close-on-exec), so that the
+ * dup2()s onto the low numbers in the broker's process cannot clobber it; the old number is
+ * closed.  Returns the new number (@fd itself if already above, or negative), -1 on failure.
+ */
+int dmabufd_fd_above(int floor, int fd);
+
 #endif /* DMABUFD_RENDEZVOUS_H */

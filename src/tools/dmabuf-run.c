@@ -646,17 +646,6 @@ static void broker_rmdir(struct broker *b)
 	b->dir[0] = '\0';
 }
 
-/* @fd moved above the standard descriptors and READY_FD (dup2() must not clobber it). */
-static int fd_above_ready(int fd)
-{
-	int hi;
-
-	if (fd < 0 || fd > READY_FD)
-		return fd;
-	hi = fcntl(fd, F_DUPFD_CLOEXEC, READY_FD + 1);
-	close(fd);
-	return hi;
-}
 
 /* Close every descriptor from @first on. */
 static void close_from(int first)
@@ -771,8 +760,8 @@ static int broker_start(struct broker *b, const char *tree)
 	env = dmabufd_environ(environ);
 	if (!env || pipe2(p, O_CLOEXEC))
 		goto fail;
-	p[1] = fd_above_ready(p[1]);
-	devnull = fd_above_ready(open("/dev/null", O_RDWR | O_CLOEXEC));
+	p[1] = dmabufd_fd_above(READY_FD, p[1]);
+	devnull = dmabufd_fd_above(READY_FD, open("/dev/null", O_RDWR | O_CLOEXEC));
 	if (p[1] < 0 || devnull < 0)
 		goto fail;
 	b->pid = fork();

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "proto.h"
+#include "proc_stat.h"
 
 /* CLOCK_MONOTONIC now, in ns. */
 static inline int64_t raw_now_ns(void)
@@ -312,25 +313,6 @@ static inline int proc_fd_count(pid_t pid)
 	return n;
 }
 
-/* The state letter of /proc/@pid/stat ('R', 'S', 'Z', ...), or 0 if it is gone. */
-static inline char proc_state(pid_t pid)
-{
-	char path[64], buf[512], *p;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : 0;
-}
 
 /* A process that exists and is not a zombie. */
 static inline bool proc_alive(pid_t pid)

@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proc_stat.h"
 #include "tap.h"
 
 #define WAIT_MS		20000
@@ -573,27 +574,6 @@ static pid_t listener(const char *sock)
 	return cred.pid;
 }
 
-/* The parent of @pid, from /proc (0 if unknown). */
-static pid_t parent_of(pid_t pid)
-{
-	char path[64], buf[512], *paren;
-	int ppid = 0, fd;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	paren = strrchr(buf, ')');
-	if (!paren || sscanf(paren + 1, " %*c %d", &ppid) != 1)
-		return 0;
-	return ppid;
-}
 
 /* The value of /proc/@pid/environ's variable @prefix ("NAME="), or NULL. */
 static const char *environ_get(pid_t pid, const char *prefix)
@@ -663,7 +643,7 @@ static void test_private(void)
 		*strrchr(dir, '/') = '\0';
 	broker = sock[0] ? listener(sock) : 0;
 	ok(broker > 0 && broker != p.pid, "a broker of ours listens there (pid %d)", (int)broker);
-	is_int(parent_of(broker), p.pid, "it is dmabuf-run's child");
+	is_int(proc_ppid(broker), p.pid, "it is dmabuf-run's child");
 	val = broker > 0 ? environ_get(broker, "LD_PRELOAD=") : NULL;
 	ok(val && !strcmp(val, other),
 	   "it runs without the preload library in its LD_PRELOAD: %s", val ? val : "(none)");
