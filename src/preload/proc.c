@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <alloca.h>
 #include <stdlib.h>
 #include <errno.h>
 #include <string.h>
@@ -70,17 +71,17 @@ static void list_one(int fd, const struct shim_obj *obj, void *arg)
 }
 
 /*
- * @envp without our variable, plus it set to the surviving descriptors (if any).  Returns a
- * new array (free it; its strings are @envp's and @l's), or NULL to use @envp as it is.
+ * @envp without our variable, plus it set to the surviving descriptors, into @out (room for
+ * env_room(@envp) bytes; its strings are @envp's and @l's).  Returns @out, or NULL to use
+ * @envp as it is (nothing to hand over, or an image that will not load the library).
  */
-static char **env_with_fds(char *const envp[], struct fd_list *l)
+static char **env_with_fds(char *const envp[], struct fd_list *l, char **out)
 {
 	static const char var[] = FDS_VAR "=";
 	static char *const empty[] = { NULL };
 	struct fd_list tmp = { .len = 0 };
 	size_t n = 0, k = 0;
 	bool preloaded = false;
-	char **out;
 
 	if (!envp)
 		envp = empty;
@@ -95,9 +96,6 @@ static char **env_with_fds(char *const envp[], struct fd_list *l)
 		return NULL;
 	memcpy(l->buf, var, sizeof(var) - 1);
 	memcpy(l->buf + sizeof(var) - 1, tmp.buf, tmp.len + 1);
-	out = malloc((n + 2) * sizeof(*out));
-	if (!out)
-		return NULL;
 	for (n = 0; envp[n]; n++)
 		if (strncmp(envp[n], var, sizeof(var) - 1))
 			out[k++] = envp[n];
@@ -106,46 +104,50 @@ static char **env_with_fds(char *const envp[], struct fd_list *l)
 	return out;
 }
 
+/* Bytes env_with_fds() may need for @envp. */
+static size_t env_room(char *const envp[])
+{
+	size_t n = 0;
+
+	while (envp && envp[n])
+		n++;
+	return (n + 2) * sizeof(char *);
+}
+
 SHIM_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
 	struct fd_list l;
 	char **env;
-	int ret;
 
 	if (shim_bypass())
 		return REAL(execve)(path, argv, envp);
-	env = env_with_fds(envp, &l);
-	ret = REAL(execve)(path, argv, env ? env : envp);
-	free(env);
-	return ret;
+	/* on the stack: a vfork() child must not take malloc's lock */
+	env = env_with_fds(envp, &l, alloca(env_room(envp)));
+	return REAL(execve)(path, argv, env ? env : envp);
 }
 
 SHIM_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	struct fd_list l;
 	char **env;
-	int ret;
 
 	if (shim_bypass())
 		return REAL(execvpe)(file, argv, envp);
-	env = env_with_fds(envp, &l);
-	ret = REAL(execvpe)(file, argv, env ? env : envp);
-	free(env);
-	return ret;
+	/* on the stack: a vfork() child must not take malloc's lock */
+	env = env_with_fds(envp, &l, alloca(env_room(envp)));
+	return REAL(execvpe)(file, argv, env ? env : envp);
 }
 
 SHIM_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
 	struct fd_list l;
 	char **env;
-	int ret;
 
 	if (shim_bypass())
 		return REAL(fexecve)(fd, argv, envp);
-	env = env_with_fds(envp, &l);
-	ret = REAL(fexecve)(fd, argv, env ? env : envp);
-	free(env);
-	return ret;
+	/* on the stack: a vfork() child must not take malloc's lock */
+	env = env_with_fds(envp, &l, alloca(env_room(envp)));
+	return REAL(fexecve)(fd, argv, env ? env : envp);
 }
 
 SHIM_EXPORT int execv(const char *path, char *const argv[])
