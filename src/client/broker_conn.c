@@ -264,38 +264,7 @@ static void warn_once(const char *path, const char *why)
 	fprintf(stderr, "libdmabuf: cannot reach dmabufd at %s: %s\n", path, why);
 }
 
-/* A connected socket, or -errno of connect(). */
-static int try_connect(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int s, err;
 
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return -errno;
-	while (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		if (errno == EINTR)
-			continue;
-		err = -errno;
-		close(s);
-		return err;
-	}
-	return s;
-}
-
-/* The broker is the user's own process. */
-static int check_peer(int sock)
-{
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-
-	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len))
-		return -errno;
-	return cred.uid == getuid() ? 0 : -EPERM;
-}
 
 static int hello(int sock)
 {
@@ -493,10 +462,10 @@ static int connect_or_spawn(const char *path, char *why, size_t whylen)
 	while (flock(lock, LOCK_EX) < 0 && errno == EINTR)
 		;
 	/* another process may have started one meanwhile */
-	s = try_connect(path);
+	s = dmabufd_connect(path);
 	if (s == -ENOENT || s == -ECONNREFUSED) {
 		ret = spawn_broker(path, why, whylen);
-		s = ret ? ret : try_connect(path);
+		s = ret ? ret : dmabufd_connect(path);
 	}
 	if (s < 0 && !why[0])
 		snprintf(why, whylen, "%s", strerror(-s));
@@ -520,7 +489,7 @@ static int conn_open(void)
 	/* a broker that is just exiting may take the connection and close it: try twice */
 	for (attempt = 0; attempt < 2; attempt++) {
 		why[0] = '\0';
-		s = try_connect(path);
+		s = dmabufd_connect(path);
 		if (s == -ENOENT || s == -ECONNREFUSED)
 			s = connect_or_spawn(path, why, sizeof(why));
 		if (s < 0) {
@@ -528,7 +497,7 @@ static int conn_open(void)
 				snprintf(why, sizeof(why), "%s", strerror(-s));
 			break;
 		}
-		ret = check_peer(s);
+		ret = dmabufd_peer_check(s);
 		if (!ret)
 			ret = hello(s);
 		if (!ret) {

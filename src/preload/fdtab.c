@@ -89,6 +89,13 @@ static void set(int fd, enum shim_type type, int oflags, const struct stat *st)
 	atomic_store(&any, true);
 }
 
+bool shim_fd_maybe(int fd)
+{
+	struct entry *e;
+
+	return shim_fd_any() && (e = slot(fd)) && atomic_load(&e->type) != SHIM_NONE;
+}
+
 enum shim_type shim_fd_get(int fd, struct shim_obj *obj, struct stat *st)
 {
 	struct entry *e;

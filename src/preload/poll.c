@@ -341,6 +341,11 @@ int shim_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const si
 	/* an invalid timeout is the kernel's first check (EINVAL): let it answer */
 	if (shim_bypass() || !shim_fd_any() || (ts && !ts_valid(ts)))
 		return REAL(ppoll)(fds, n, ts, mask);
+	/* an event loop's polls pass with table lookups only: no system call, no allocation */
+	for (i = 0; i < n && !shim_fd_maybe(fds[i].fd); i++)
+		;
+	if (i == n)
+		return REAL(ppoll)(fds, n, ts, mask);
 	mem = calloc(n ? n : 1, sizeof(*s.k) + sizeof(*s.rev) + sizeof(*s.wait) +
 				sizeof(*s.type));
 	if (!mem)
@@ -408,7 +413,7 @@ static bool select_has_ours(int n, fd_set *r, fd_set *w, fd_set *e)
 		return false;
 	for (fd = 0; fd < n && fd < FD_SETSIZE; fd++)
 		if (((r && FD_ISSET(fd, r)) || (w && FD_ISSET(fd, w)) || (e && FD_ISSET(fd, e))) &&
-		    shim_fd_get(fd, NULL, NULL) != SHIM_NONE)
+		    shim_fd_maybe(fd))
 			return true;
 	return false;
 }

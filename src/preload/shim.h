@@ -190,6 +190,9 @@ struct shim_obj {
  */
 enum shim_type shim_fd_get(int fd, struct shim_obj *obj, struct stat *st);
 
+/* Whether the table has an entry for @fd (not checked with fstat: shim_fd_get() does that). */
+bool shim_fd_maybe(int fd);
+
 /* Record @fd, just made by us, as @type (@oflags: open() flags of a device, else 0). */
 void shim_fd_track(int fd, enum shim_type type, int oflags);
 

@@ -52,4 +52,13 @@ char **dmabufd_environ(char *const envp[]);
  */
 int dmabufd_fd_above(int floor, int fd);
 
+/*
+ * A SOCK_SEQPACKET connection (close-on-exec) to the broker listening at @path, retried on
+ * EINTR: the descriptor, or -errno (-ENAMETOOLONG, or socket()'s or connect()'s error).
+ */
+int dmabufd_connect(const char *path);
+
+/* 0 when the peer of socket @sock runs as this process's user, else -EPERM (or -errno). */
+int dmabufd_peer_check(int sock);
+
 #endif /* DMABUFD_RENDEZVOUS_H */

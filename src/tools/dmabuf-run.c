@@ -568,29 +568,12 @@ static bool find_broker(const char *tree, char *out, size_t len, char *why, size
  */
 static int probe(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-	int s, ret = 0;
+	int s = dmabufd_connect(path), ret;
 
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (s < 0)
-		return -errno;
-	while (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		if (errno != EINTR) {
-			ret = -errno;
-			goto out;
-		}
-	}
+		return s;
 	/* the library refuses a broker of another user */
-	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &len))
-		ret = -errno;
-	else if (cred.uid != getuid())
-		ret = -EPERM;
-out:
+	ret = dmabufd_peer_check(s);
 	close(s);
 	return ret;
 }
