@@ -29,12 +29,16 @@
 #define NADDERS		3
 #define NREADERS	3
 #define CTX_PER_ADDER	2
+/* Passes each reader makes at least, however fast the adders finish. */
+#define MIN_READER_PASSES	64
 
 static struct dmabuf_resv objects[NOBJS];
 
 static atomic_int adders_running = NADDERS;
 static atomic_long reader_errors, adder_errors;
 static atomic_long walks, restarts, singletons;
+/* Adders and readers start together, whatever the scheduler does. */
+static pthread_barrier_t start;
 
 /* The signaler's queue: fences handed over with their creator's reference. */
 static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -120,6 +124,7 @@ static void *adder_main(void *arg)
 {
 	struct adder *ad = arg;
 
+	pthread_barrier_wait(&start);
 	for (unsigned long r = 0; r < ad->rounds; r++) {
 		unsigned int i = next_rand(&ad->rng) % NOBJS;
 		unsigned int j = (i + 1 + next_rand(&ad->rng) % (NOBJS - 1)) % NOBJS;
@@ -201,7 +206,8 @@ static void *reader_main(void *arg)
 	int ret;
 
 	dmabuf_resv_init(&copy);
-	while (atomic_load(&adders_running) > 0) {
+	pthread_barrier_wait(&start);
+	while (atomic_load(&adders_running) > 0 || n < MIN_READER_PASSES) {
 		struct dmabuf_resv *obj = &objects[next_rand(&rng) % NOBJS];
 		enum dmabuf_resv_usage usage = next_rand(&rng) % 4;
 
@@ -234,6 +240,7 @@ int main(void)
 		rounds = 1;
 	for (int i = 0; i < NOBJS; i++)
 		dmabuf_resv_init(&objects[i]);
+	pthread_barrier_init(&start, NULL, NADDERS + NREADERS);
 	watchdog_start(&wd, (long)env_ulong("DMABUF_STRESS_TIMEOUT", 300), NULL);
 	pthread_create(&signaler, NULL, signaler_main, NULL);
 	for (int i = 0; i < NADDERS; i++) {
@@ -263,6 +270,7 @@ int main(void)
 	for (int i = 0; i < NOBJS; i++)
 		dmabuf_resv_fini(&objects[i]);
 	free(queue);
+	pthread_barrier_destroy(&start);
 
 	watchdog_stop(&wd);
 
@@ -275,6 +283,7 @@ int main(void)
 	is_int(atomic_load(&tf_created), (long)rounds * NADDERS, "all fences created");
 	is_int(atomic_load(&tf_released), atomic_load(&tf_created),
 	       "every fence was released exactly once");
-	ok(atomic_load(&walks) > 0, "the readers ran");
+	ok(atomic_load(&walks) >= NREADERS * MIN_READER_PASSES,
+	   "every reader made its passes");
 	return tap_done();
 }
