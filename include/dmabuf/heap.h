@@ -3,8 +3,32 @@
  * dmabuf/heap.h - dma-buf heaps: named allocators of dma-bufs.
  *
  * A heap is a name and an allocate op (the kernel's /dev/dma_heap/<name>).
- * The library has one built-in heap, "system": zero-filled, page-rounded,
- * memfd-backed buffers (see dmabuf_heap_alloc()).  The rules of the
+ * The library has three built-in heaps, all giving zero-filled, page-rounded
+ * buffers backed by a sealed memfd (see dmabuf_heap_alloc()); they differ in
+ * how CPU mappings behave, which their map info says (dmabuf_buf_map_info()):
+ *
+ * - "system": cached and coherent (DMABUF_MAP_COHERENT_CACHED), as the
+ *   kernel's system heap.  CPU and devices see each other's writes at once;
+ *   the CPU access brackets have no cache work to do.
+ * - "system-uncached": write-combined and coherent (DMABUF_MAP_COHERENT_WC),
+ *   Android's name for that heap.  Behaves as "system".
+ * - "incoherent": a device with caches the CPU does not see into
+ *   (DMABUF_MAP_INCOHERENT).  The memfd is the device's memory: what
+ *   attachments' tables, vmap and dmabuf_buf_memfd() give.  CPU mappings map
+ *   a CPU copy of it instead (one per buffer here; through the fd-level API
+ *   one per process), made at the first mmap as a copy of the device's
+ *   memory.  The first begin_cpu_access (DMA_BUF_SYNC
+ *   START) with READ waits for the fences as START does, then replaces the
+ *   copy with the device's data (dropping unsynced CPU writes); the last
+ *   end_cpu_access (SYNC END) with WRITE writes the bytes the CPU changed
+ *   back to the device, leaving the other bytes as the device has them.
+ *   Accesses are counted: a nested START fetches nothing, only the END that
+ *   closes the last open access writes back, an END with no access open
+ *   does nothing, and an END with READ only writes nothing back.  A program
+ *   that leaves out the brackets sees stale data every time.
+ *
+ * A private (MAP_PRIVATE) mapping of a built-in heap's buffer is allowed
+ * for a single page only, as in the kernel.  The rules of the
  * DMA_HEAP_IOCTL_ALLOC uAPI live in dmabuf_heap_alloc(), so an fd layer
  * only has to check the struct's input fd word (nonzero: EINVAL) and copy
  * the argument in and out.
@@ -49,7 +73,8 @@ struct dmabuf_heap {
 };
 
 /**
- * dmabuf_heap_find() - a built-in heap by name: "system".
+ * dmabuf_heap_find() - a built-in heap by name: "system",
+ * "system-uncached" or "incoherent" (see the top of this header).
  * Returns the heap (a static object: never freed), or NULL if unknown or
  * @name is NULL.
  */
@@ -71,8 +96,8 @@ DMABUF_API void *dmabuf_heap_priv(const struct dmabuf_heap *heap);
  * @out: receives the buffer (one reference).
  * Checks in the kernel's order: bad @fd_flags: -EINVAL; nonzero
  * @heap_flags: -EINVAL; @len 0, or so large that rounding it up wraps to 0:
- * -EINVAL; then the heap's allocate op (the system heap: -ENOMEM if the
- * rounded length exceeds the machine's RAM, or when memory or fds run
+ * -EINVAL; then the heap's allocate op (the built-in heaps: -ENOMEM if
+ * the rounded length exceeds the machine's RAM, or when memory or fds run
  * out).  Also -EINVAL for a NULL @heap or @out.  Nothing is left behind on
  * error.
  */

@@ -11,19 +11,26 @@
 
 #include "internal.h"
 
-/* Defined in heap_system.c; constant. */
-extern const struct dmabuf_heap dmabuf_system_heap;
+/* The built-in heaps, by name. */
+static const struct dmabuf_heap *const builtin_heaps[] = {
+	&dmabuf_system_heap,
+	&dmabuf_uncached_heap,
+	&dmabuf_incoherent_heap,
+};
 
 #define HEAP_VALID_FD_FLAGS ((uint32_t)(O_CLOEXEC | O_ACCMODE))
 #define HEAP_VALID_HEAP_FLAGS ((uint64_t)0)
 
 struct dmabuf_heap *dmabuf_heap_find(const char *name)
 {
+	size_t i;
+
 	if (!name)
 		return NULL;
-	/* The API hands out non-const pointers; nothing writes through them. */
-	if (!strcmp(name, dmabuf_system_heap.name))
-		return (struct dmabuf_heap *)&dmabuf_system_heap;
+	for (i = 0; i < DMABUF_ARRAY_SIZE(builtin_heaps); i++)
+		/* The API hands out non-const pointers; nothing writes through them. */
+		if (!strcmp(name, builtin_heaps[i]->name))
+			return (struct dmabuf_heap *)builtin_heaps[i];
 	return NULL;
 }
 

@@ -2,7 +2,8 @@
 /*
  * heap_system.c - the "system" heap: zero-filled buffers backed by a sealed
  * memfd (the kernel's system heap hands out pages; a memfd is how userspace
- * holds pages that other processes can map).
+ * holds pages that other processes can map), and what the other memfd-backed
+ * heaps share with it (struct dmabuf_memfd_buf in internal.h).
  *
  * Behaviour as the kernel's: CPU mappings are cached and coherent, the CPU
  * access brackets do nothing visible (an END without START is fine), and a
@@ -11,6 +12,7 @@
  * page long).
  */
 #include <fcntl.h>
+#include <stdio.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -18,39 +20,32 @@
 
 #include "internal.h"
 
-struct system_buffer {
-	int memfd;
-	uint64_t len;
-};
-
-extern const struct dmabuf_heap dmabuf_system_heap;
-
-static struct system_buffer *to_sb(struct dmabuf_buf *buf)
+static struct dmabuf_memfd_buf *to_mb(struct dmabuf_buf *buf)
 {
 	return dmabuf_buf_priv(buf);
 }
 
-static int system_map(struct dmabuf_attachment *att,
-		      enum dmabuf_data_direction dir,
-		      struct dmabuf_sg_table **out)
+int dmabuf_memfd_buf_map(struct dmabuf_attachment *att,
+			 enum dmabuf_data_direction dir,
+			 struct dmabuf_sg_table **out)
 {
-	struct system_buffer *sb = to_sb(dmabuf_attachment_buf(att));
+	struct dmabuf_memfd_buf *mb = to_mb(dmabuf_attachment_buf(att));
 	struct dmabuf_sg_table *table;
 	int ret;
 
 	ret = dmabuf_sg_table_alloc(1, &table);
 	if (ret)
 		return ret;
-	table->ents[0].fd = sb->memfd;
+	table->ents[0].fd = mb->memfd;
 	table->ents[0].offset = 0;
-	table->ents[0].length = sb->len;
+	table->ents[0].length = mb->len;
 	*out = table;
 	return 0;
 }
 
-static void system_unmap(struct dmabuf_attachment *att,
-			 struct dmabuf_sg_table *table,
-			 enum dmabuf_data_direction dir)
+void dmabuf_memfd_buf_unmap(struct dmabuf_attachment *att,
+			    struct dmabuf_sg_table *table,
+			    enum dmabuf_data_direction dir)
 {
 	dmabuf_sg_table_free(table);
 }
@@ -68,29 +63,38 @@ static int system_end_cpu_access(struct dmabuf_buf *buf,
 	return 0;
 }
 
+int dmabuf_memfd_buf_check_mmap(size_t len, int flags)
+{
+	/* Copy-on-write mappings of more than one page are refused. */
+	if ((flags & MAP_TYPE) == MAP_PRIVATE && len > dmabuf_page_size())
+		return -EINVAL;
+	return 0;
+}
+
 static int system_mmap(struct dmabuf_buf *buf, void *addr_hint, size_t len,
 		       int prot, int flags, uint64_t pgoff, void **out)
 {
-	struct system_buffer *sb = to_sb(buf);
-	uint64_t psz = dmabuf_page_size();
+	struct dmabuf_memfd_buf *mb = to_mb(buf);
 	void *p;
+	int ret;
 
-	/* Copy-on-write mappings of more than one page are refused. */
-	if ((flags & MAP_TYPE) == MAP_PRIVATE && len > psz)
-		return -EINVAL;
-	p = mmap(addr_hint, len, prot, flags, sb->memfd, (off_t)(pgoff * psz));
+	ret = dmabuf_memfd_buf_check_mmap(len, flags);
+	if (ret)
+		return ret;
+	p = mmap(addr_hint, len, prot, flags, mb->memfd,
+		 (off_t)(pgoff * dmabuf_page_size()));
 	if (p == MAP_FAILED)
 		return -errno;
 	*out = p;
 	return 0;
 }
 
-static int system_vmap(struct dmabuf_buf *buf, void **vaddr)
+int dmabuf_memfd_buf_vmap(struct dmabuf_buf *buf, void **vaddr)
 {
-	struct system_buffer *sb = to_sb(buf);
+	struct dmabuf_memfd_buf *mb = to_mb(buf);
 	void *p;
 
-	p = mmap(NULL, sb->len, PROT_READ | PROT_WRITE, MAP_SHARED, sb->memfd,
+	p = mmap(NULL, mb->len, PROT_READ | PROT_WRITE, MAP_SHARED, mb->memfd,
 		 0);
 	if (p == MAP_FAILED)
 		return -errno;
@@ -98,81 +102,107 @@ static int system_vmap(struct dmabuf_buf *buf, void **vaddr)
 	return 0;
 }
 
-static void system_vunmap(struct dmabuf_buf *buf, void *vaddr)
+void dmabuf_memfd_buf_vunmap(struct dmabuf_buf *buf, void *vaddr)
 {
-	munmap(vaddr, to_sb(buf)->len);
+	munmap(vaddr, to_mb(buf)->len);
 }
 
-static int system_memfd(struct dmabuf_buf *buf)
+int dmabuf_memfd_buf_memfd(struct dmabuf_buf *buf)
 {
-	return to_sb(buf)->memfd;
+	return to_mb(buf)->memfd;
 }
 
 static void system_release(struct dmabuf_buf *buf)
 {
-	struct system_buffer *sb = to_sb(buf);
+	struct dmabuf_memfd_buf *mb = to_mb(buf);
 
-	close(sb->memfd);
-	dmabuf_free(sb);
+	close(mb->memfd);
+	dmabuf_free(mb);
 }
 
 static const struct dmabuf_buf_ops system_buf_ops = {
-	.map_attachment = system_map,
-	.unmap_attachment = system_unmap,
+	.map_attachment = dmabuf_memfd_buf_map,
+	.unmap_attachment = dmabuf_memfd_buf_unmap,
 	.begin_cpu_access = system_begin_cpu_access,
 	.end_cpu_access = system_end_cpu_access,
 	.mmap = system_mmap,
-	.vmap = system_vmap,
-	.vunmap = system_vunmap,
-	.memfd = system_memfd,
+	.vmap = dmabuf_memfd_buf_vmap,
+	.vunmap = dmabuf_memfd_buf_vunmap,
+	.memfd = dmabuf_memfd_buf_memfd,
 	.release = system_release,
 };
+
+/* A zero-filled memfd of @len bytes named after the exporter, sealed against resizing. */
+static int sealed_memfd(const char *exp_name, uint64_t len, int *out)
+{
+	char name[64];
+	int fd, ret;
+
+	snprintf(name, sizeof(name), "dmabuf-%s", exp_name);
+	fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return -errno;
+	/* A fresh memfd reads as zeros: the buffer is zero-filled. */
+	if (ftruncate(fd, (off_t)len) ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW)) {
+		ret = (errno == EFBIG || errno == EINVAL) ? -ENOMEM : -errno;
+		close(fd);
+		return ret;
+	}
+	*out = fd;
+	return 0;
+}
+
+int dmabuf_memfd_buf_export(struct dmabuf_memfd_buf *mb,
+			    struct dmabuf_export_info *info,
+			    struct dmabuf_buf **out)
+{
+	int ret;
+
+	if (dmabuf_len_too_large(info->size))
+		return -ENOMEM;
+	mb->len = info->size;
+	ret = sealed_memfd(info->exp_name, mb->len, &mb->memfd);
+	if (ret)
+		return ret;
+	ret = dmabuf_buf_export(info, out);
+	if (ret) {
+		close(mb->memfd);
+		mb->memfd = -1;
+	}
+	return ret;
+}
+
+int dmabuf_memfd_heap_alloc(const char *exp_name, enum dmabuf_map_info map_info,
+			    uint64_t len, uint32_t fd_flags,
+			    struct dmabuf_buf **out)
+{
+	struct dmabuf_export_info info = {
+		.exp_name = exp_name,
+		.ops = &system_buf_ops,
+		.size = len,
+		.flags = (int)fd_flags,
+		.map_info = map_info,
+	};
+	struct dmabuf_memfd_buf *mb;
+	int ret;
+
+	mb = dmabuf_calloc(1, sizeof(*mb));
+	if (!mb)
+		return -ENOMEM;
+	info.priv = mb;
+	ret = dmabuf_memfd_buf_export(mb, &info, out);
+	if (ret)
+		dmabuf_free(mb);
+	return ret;
+}
 
 static int system_allocate(struct dmabuf_heap *heap, uint64_t len,
 			   uint32_t fd_flags, uint64_t heap_flags,
 			   struct dmabuf_buf **out)
 {
-	struct dmabuf_export_info info = {
-		.exp_name = "system",
-		.ops = &system_buf_ops,
-		.size = len,
-		.flags = (int)fd_flags,
-		.map_info = DMABUF_MAP_COHERENT_CACHED,
-	};
-	struct system_buffer *sb;
-	int ret;
-
-	if (dmabuf_len_too_large(len))
-		return -ENOMEM;
-
-	sb = dmabuf_calloc(1, sizeof(*sb));
-	if (!sb)
-		return -ENOMEM;
-	sb->len = len;
-	sb->memfd = memfd_create("dmabuf-system", MFD_CLOEXEC |
-						  MFD_ALLOW_SEALING);
-	if (sb->memfd < 0) {
-		ret = -errno;
-		goto err_free;
-	}
-	/* A fresh memfd reads as zeros: the buffer is zero-filled. */
-	if (ftruncate(sb->memfd, (off_t)len) ||
-	    fcntl(sb->memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW)) {
-		ret = (errno == EFBIG || errno == EINVAL) ? -ENOMEM : -errno;
-		goto err_close;
-	}
-
-	info.priv = sb;
-	ret = dmabuf_buf_export(&info, out);
-	if (ret)
-		goto err_close;
-	return 0;
-
-err_close:
-	close(sb->memfd);
-err_free:
-	dmabuf_free(sb);
-	return ret;
+	return dmabuf_memfd_heap_alloc("system", DMABUF_MAP_COHERENT_CACHED, len,
+				       fd_flags, out);
 }
 
 static const struct dmabuf_heap_ops system_heap_ops = {

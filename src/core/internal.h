@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <dmabuf/dma_buf.h>
+
 /* Allocation: every core allocation goes through these (failure injection). */
 void *dmabuf_malloc(size_t size);
 void *dmabuf_calloc(size_t nmemb, size_t size);
@@ -53,5 +55,48 @@ uint64_t dmabuf_page_size(void);
  * off_t): heaps fail it up front with -ENOMEM, as the kernel's would once out of pages.
  */
 bool dmabuf_len_too_large(uint64_t len);
+
+/* The built-in heaps (heap_system.c, heap_uncached.c, heap_incoherent.c); constant. */
+extern const struct dmabuf_heap dmabuf_system_heap;
+extern const struct dmabuf_heap dmabuf_uncached_heap;
+extern const struct dmabuf_heap dmabuf_incoherent_heap;
+
+/*
+ * Buffers backed by one sealed, zero-filled memfd (heap_system.c): the "system" and
+ * "system-uncached" heaps, and the device memory of the "incoherent" heap.  The buffer's
+ * private data (dmabuf_buf_priv()) is the struct dmabuf_memfd_buf, alone or embedded.
+ */
+struct dmabuf_memfd_buf {
+	int memfd;
+	uint64_t len;
+};
+
+/*
+ * Give @mb a memfd of @info->size bytes named "dmabuf-<@info->exp_name>" and export a
+ * buffer with @info, whose priv must lead to @mb.  Returns 0, or a negative errno (-ENOMEM
+ * for a size no machine holds) with no memfd left open.
+ */
+int dmabuf_memfd_buf_export(struct dmabuf_memfd_buf *mb,
+			    struct dmabuf_export_info *info,
+			    struct dmabuf_buf **out);
+
+/* A coherent heap's allocate: a struct dmabuf_memfd_buf exported with @exp_name, @map_info. */
+int dmabuf_memfd_heap_alloc(const char *exp_name, enum dmabuf_map_info map_info,
+			    uint64_t len, uint32_t fd_flags,
+			    struct dmabuf_buf **out);
+
+/* The ops every memfd-backed buffer shares: the memfd is what devices see. */
+int dmabuf_memfd_buf_map(struct dmabuf_attachment *att,
+			 enum dmabuf_data_direction dir,
+			 struct dmabuf_sg_table **out);
+void dmabuf_memfd_buf_unmap(struct dmabuf_attachment *att,
+			    struct dmabuf_sg_table *table,
+			    enum dmabuf_data_direction dir);
+int dmabuf_memfd_buf_vmap(struct dmabuf_buf *buf, void **vaddr);
+void dmabuf_memfd_buf_vunmap(struct dmabuf_buf *buf, void *vaddr);
+int dmabuf_memfd_buf_memfd(struct dmabuf_buf *buf);
+
+/* The heaps' mmap rule: a private (copy-on-write) mapping of more than a page is -EINVAL. */
+int dmabuf_memfd_buf_check_mmap(size_t len, int flags);
 
 #endif /* DMABUF_CORE_INTERNAL_H */

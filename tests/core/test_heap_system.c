@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include <dmabuf/dma_buf.h>
-#include <dmabuf/fault.h>
 #include <dmabuf/heap.h>
 
 #include "tap.h"
@@ -334,29 +333,6 @@ static void test_attach(void)
 	dmabuf_buf_put(buf);
 }
 
-static void test_fault_injection(void)
-{
-	struct dmabuf_heap *heap = dmabuf_heap_find("system");
-	int fds = count_fds(), ret, i;
-	struct dmabuf_buf *buf = NULL;
-	bool clean = true;
-
-	for (i = 0; i < 16; i++) {
-		dmabuf_fault_inject_alloc(i, 1);
-		ret = dmabuf_heap_alloc(heap, 8192, O_RDWR, 0, &buf);
-		dmabuf_fault_inject_alloc(0, 0);
-		if (!ret)
-			break;
-		if (ret != -ENOMEM || buf || count_fds() != fds)
-			clean = false;
-	}
-	ok(i > 0 && i < 16, "allocation succeeds once no allocation fails (%d)",
-	   i);
-	ok(clean, "every injected failure gives -ENOMEM and leaves no fd open");
-	dmabuf_buf_put(buf);
-	is_int(count_fds(), fds, "releasing the buffer closes its memfd");
-}
-
 int main(void)
 {
 	psz = (size_t)sysconf(_SC_PAGESIZE);
@@ -369,6 +345,5 @@ int main(void)
 	test_vmap();
 	test_cpu_access();
 	test_attach();
-	test_fault_injection();
 	return tap_done();
 }
