@@ -301,7 +301,9 @@ DMABUF_API int dmabuf_fd_buf_wait(int fd, unsigned int flags, int64_t timeout_ns
  * @prot: PROT_* as for mmap().
  * @flags: MAP_SHARED (or MAP_SHARED_VALIDATE) or MAP_PRIVATE, plus other MAP_* flags.
  * @offset: page-aligned offset in the buffer.
- * @map: out: the address of the mapping; untouched on error.  munmap() releases it.
+ * @map: out: the address of the mapping; untouched on error.  dmabuf_fd_buf_munmap()
+ *	releases it (munmap() does too, but on the broker the library then keeps what it
+ *	recorded of the mapping: the CPU view of an incoherent buffer, the checker's state).
  *
  * The kernel backend calls mmap() itself.  The broker backend maps a heap buffer's
  * descriptor, and a udmabuf's memfd ranges one after another in one area (so the mapping
@@ -317,6 +319,20 @@ DMABUF_API int dmabuf_fd_buf_wait(int fd, unsigned int flags, int64_t timeout_ns
  */
 DMABUF_API int dmabuf_fd_buf_mmap(int fd, void *addr, size_t len, int prot, int flags,
 				  uint64_t offset, void **map);
+
+/**
+ * dmabuf_fd_buf_munmap() - unmap [@addr, +@len), as munmap(2) does, and forget what the
+ * library recorded of the dma-buf mappings in that range.
+ * @addr: page-aligned start.
+ * @len: bytes (whole pages are unmapped).
+ *
+ * Use it for mappings made with dmabuf_fd_buf_mmap(): an incoherent buffer's mapping is this
+ * process's CPU view of it, which goes with the last mapping (and the last open access), and
+ * the coherency checker (DMABUF_CHECK_COHERENCY) watches the ranges it knows of.
+ *
+ * Return: 0, or -EINVAL as munmap() fails.
+ */
+DMABUF_API int dmabuf_fd_buf_munmap(void *addr, size_t len);
 
 /* ---- sync_files ---- */
 

@@ -129,7 +129,7 @@ static void arm(struct dmabufd_buf *b, struct poll_cb *p, bool write)
 /* Arm what is not ready and not armed, then store the state the clients see. */
 static void update_state(struct dmabufd_buf *b)
 {
-	uint32_t state = b->state & DMABUFD_SLOT_SYNC_LOCAL;
+	uint32_t state = b->state & (DMABUFD_SLOT_SYNC_LOCAL | DMABUFD_SLOT_INCOHERENT);
 	unsigned int ready;
 
 	for (int i = 0; i < PCB_NUM; i++)
@@ -214,6 +214,8 @@ int dmabufd_buf_publish(struct dmabufd_req *req, struct dmabuf_buf *core, int me
 	dmabufd_tab_insert(&watches, &b->wd_node);
 
 	b->state = sync_local ? DMABUFD_SLOT_SYNC_LOCAL : 0;
+	if (dmabuf_buf_map_info(core) == DMABUF_MAP_INCOHERENT)
+		b->state |= DMABUFD_SLOT_INCOHERENT;
 	b->slot = dmabufd_slot_alloc(b->obj.node.k2, b->state, &b->gen);
 	if (b->slot == DMABUFD_NO_SLOT)
 		log_debug("no slot left for buffer %llu", (unsigned long long)b->obj.node.k2);
@@ -441,6 +443,7 @@ int dmabufd_op_buf_info(struct dmabufd_req *req)
 	ret = dmabuf_buf_get_name(b->core, req->rep->name, sizeof(req->rep->name));
 	req->rep->arg[0] = ret >= 0;
 	req->rep->arg[1] = dmabuf_buf_size(b->core);
+	req->rep->arg[2] = (uint64_t)dmabuf_buf_map_info(b->core);
 	exp = dmabuf_buf_exp_name(b->core);
 	req->rep_len = (uint32_t)strnlen(exp, DMABUF_BUF_NAME_LEN - 1) + 1;
 	memcpy(req->rep_payload, exp, req->rep_len - 1);

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -36,22 +37,37 @@ static void nomem_release(struct dmabuf_buf *buf)
 {
 }
 
-/* No begin/end_cpu_access: cached coherent memory, and an END without START is fine. */
-static const struct dmabuf_buf_ops system_buf_ops = {
+/*
+ * No begin/end_cpu_access: the CPU side of the brackets happens in the clients (an
+ * incoherent buffer's CPU views are per process, src/client/cpu_views.c), and an END
+ * without START is fine.
+ */
+static const struct dmabuf_buf_ops heap_buf_ops = {
 	.map_attachment = nomem_map,
 	.unmap_attachment = nomem_unmap,
 	.release = nomem_release,
 };
 
-static int system_allocate(struct dmabuf_heap *heap, uint64_t len, uint32_t fd_flags,
-			   uint64_t heap_flags, struct dmabuf_buf **out)
+/* What a heap's buffers say of themselves: the exporter's name and map_info. */
+struct heap_kind {
+	const char *exp_name;
+	enum dmabuf_map_info map_info;
+};
+
+static const struct heap_kind system_kind = { "system", DMABUF_MAP_COHERENT_CACHED };
+static const struct heap_kind uncached_kind = { "system-uncached", DMABUF_MAP_COHERENT_WC };
+static const struct heap_kind incoherent_kind = { "incoherent", DMABUF_MAP_INCOHERENT };
+
+static int heap_allocate(struct dmabuf_heap *heap, uint64_t len, uint32_t fd_flags,
+			 uint64_t heap_flags, struct dmabuf_buf **out)
 {
+	const struct heap_kind *kind = dmabuf_heap_priv(heap);
 	struct dmabuf_export_info info = {
-		.exp_name = "system",
-		.ops = &system_buf_ops,
+		.exp_name = kind->exp_name,
+		.ops = &heap_buf_ops,
 		.size = len,
 		.flags = (int)fd_flags,
-		.map_info = DMABUF_MAP_COHERENT_CACHED,
+		.map_info = kind->map_info,
 	};
 
 	if (dmabuf_len_too_large(len))
@@ -59,16 +75,21 @@ static int system_allocate(struct dmabuf_heap *heap, uint64_t len, uint32_t fd_f
 	return dmabuf_buf_export(&info, out);
 }
 
-static const struct dmabuf_heap_ops system_heap_ops = {
-	.allocate = system_allocate,
+static const struct dmabuf_heap_ops heap_ops = {
+	.allocate = heap_allocate,
 };
 
-/* The memory of a @len-byte buffer: a zero-filled memfd that can never change size. */
-static int system_memfd(uint64_t len)
+/*
+ * The memory of a @len-byte buffer: a zero-filled memfd that can never change size.  For an
+ * incoherent buffer this is the device view.
+ */
+static int heap_memfd(const struct heap_kind *kind, uint64_t len)
 {
+	char name[64];
 	int fd, ret;
 
-	fd = memfd_create(DMABUFD_MEMFD_PREFIX "system", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	snprintf(name, sizeof(name), DMABUFD_MEMFD_PREFIX "%s", kind->exp_name);
+	fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return -errno;
 	if (ftruncate(fd, (off_t)len) ||
@@ -81,21 +102,32 @@ static int system_memfd(uint64_t len)
 }
 
 /*
- * A heap of the broker: the core heap (name, allocate op) and how its buffers get memory.
- * @memory: a memfd of @len bytes to hand out, or a negative errno.
+ * A heap of the broker: the core heap (name, allocate op, struct heap_kind as priv).
  * @sync_local: its SYNC brackets need no broker while the buffer is idle.
  */
 struct broker_heap {
 	struct dmabuf_heap core;
-	int (*memory)(uint64_t len);
 	bool sync_local;
 };
 
-/* The heaps, by name: /dev/dma_heap/<name> of the kernel. */
+/*
+ * The heaps, by name: /dev/dma_heap/<name> of the kernel; keep the list of src/preload/dev.c
+ * in step.  system-uncached is the write-combined system heap (Android's name); incoherent
+ * models a device with caches of its own (docs/coherency.md).
+ */
 static struct broker_heap heaps[] = {
 	{
-		.core = { .name = "system", .ops = &system_heap_ops },
-		.memory = system_memfd,
+		.core = { .name = "system", .ops = &heap_ops, .priv = (void *)&system_kind },
+		.sync_local = true,
+	},
+	{
+		.core = { .name = "system-uncached", .ops = &heap_ops,
+			  .priv = (void *)&uncached_kind },
+		.sync_local = true,
+	},
+	{
+		.core = { .name = "incoherent", .ops = &heap_ops,
+			  .priv = (void *)&incoherent_kind },
 		.sync_local = true,
 	},
 };
@@ -122,7 +154,7 @@ static int heap_alloc(struct dmabufd_req *req, struct broker_heap *heap)
 				&core);
 	if (ret)
 		return ret;
-	memfd = heap->memory(dmabuf_buf_size(core));
+	memfd = heap_memfd(heap->core.priv, dmabuf_buf_size(core));
 	if (memfd < 0) {
 		dmabuf_buf_put(core);
 		return memfd;

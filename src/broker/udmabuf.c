@@ -274,6 +274,7 @@ int dmabufd_op_buf_ranges(struct dmabufd_req *req)
 	if (ret)
 		return ret;
 	r = dmabufd_buf_ranges(obj, &core);
+	req->rep->arg[0] = (uint64_t)dmabuf_buf_map_info(core);
 	if (!r)
 		return 0;	/* a heap buffer: map the descriptor itself */
 	/* past 32 descriptors the reply's mask is full: slots 0..n-1 */

@@ -9,10 +9,36 @@
 #ifndef DMABUF_CLIENT_BACKEND_H
 #define DMABUF_CLIENT_BACKEND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include <dmabuf/fd.h>
+
+/**
+ * struct dmabuf_fd_buf_desc - what reports say of a dma-buf (fdinfo's facts and map_info).
+ * @size: bytes.
+ * @exp_name: the exporter's name.
+ * @name: the name set with SET_NAME, when @has_name.
+ * @has_name: a name was set.
+ * @map_info: enum dmabuf_map_info, or -1 when the backend cannot tell.
+ */
+struct dmabuf_fd_buf_desc {
+	uint64_t size;
+	char exp_name[32];
+	char name[32];
+	bool has_name;
+	int map_info;
+};
+
+/*
+ * struct dmabuf_fd_probe - how to ask later, without the descriptor and from a signal
+ * handler, whether a buffer's fences are pending (see @probe_init).  Opaque.
+ */
+struct dmabuf_fd_probe {
+	uint64_t words[6];
+};
 
 /**
  * struct dmabuf_fd_ops - one backend.
@@ -22,6 +48,11 @@
  * @sync_wait: wait for a sync_file to signal.
  * @sync_merge: @name is never NULL.
  * @sw_fence_create: @name is never NULL.
+ * @buf_desc: describe dma-buf @fd (0 or a negative errno).
+ * @probe_init: prepare *@p for buffer @fd (fstat @st): 0 or a negative errno.
+ * @probe: whether a CPU access (@write or read) of the buffer of @p would have to wait for
+ *	a fence now: 1 yes, 0 no, negative when it cannot tell.  Async-signal-safe.
+ * @probe_fini: release what @probe_init took.
  * The others: as the public function of the same name.
  */
 struct dmabuf_fd_ops {
@@ -50,6 +81,10 @@ struct dmabuf_fd_ops {
 	int (*sw_fence_create)(int tl, uint32_t value, const char *name);
 	int (*sw_timeline_inc)(int tl, uint32_t count);
 	int (*sw_get_deadline)(int tl, int fence_fd, uint64_t *deadline_ns);
+	int (*buf_desc)(int fd, struct dmabuf_fd_buf_desc *d);
+	int (*probe_init)(int fd, const struct stat *st, struct dmabuf_fd_probe *p);
+	int (*probe)(const struct dmabuf_fd_probe *p, bool write);
+	void (*probe_fini)(struct dmabuf_fd_probe *p);
 };
 
 /* The kernel's drivers (kernel.c). */
@@ -75,10 +110,20 @@ void dmabuf_fd_backend_force(const struct dmabuf_fd_ops *ops);
  */
 int broker_sync_polled(int fd);
 
-struct stat;
-
 /* DMA_BUF_IOCTL_SYNC on @fd, whose fstat() the caller just made (@st): one fstat() less. */
 int broker_buf_sync_stat(int fd, const struct stat *st, uint64_t flags);
+
+/* The same with what dmabuf_fd_buf_sync() adds (the coherency checker): for the preload. */
+int dmabuf_fd_buf_sync_stat(int fd, const struct stat *st, uint64_t flags);
+
+/*
+ * A backend mapped [@p, +@len) of the dma-buf of @st with mmap's @prot, @flags and @offset:
+ * record it in the mapping table (maps.h), through the checker when it is on (the backend
+ * called dmabuf_check_prepare() before mapping).  Takes the table's lock, which a backend
+ * may already hold across the mapping.
+ */
+void dmabuf_fd_map_record(const struct stat *st, void *p, size_t len, int prot, int flags,
+			  uint64_t offset);
 
 /*
  * Wait for @events on @fd with poll(), retrying on EINTR until @timeout_ns (negative: no

@@ -21,6 +21,9 @@
 #include "backend.h"
 #include "broker_conn.h"
 #include "broker_ident.h"
+#include "check.h"
+#include "cpu_views.h"
+#include "maps.h"
 #include "../core/internal.h"
 
 #define SYNC_RW		DMABUF_FD_SYNC_RW
@@ -390,6 +393,7 @@ static bool sync_local(const struct broker_ident *id, uint64_t flags)
 int broker_buf_sync_stat(int fd, const struct stat *st, uint64_t flags)
 {
 	struct broker_ident id = { .type = DMABUFD_TYPE_BUF, .slot = DMABUFD_NO_SLOT };
+	uint32_t state;
 	struct broker_req req = {
 		.msg.op = DMABUFD_OP_BUF_SYNC,
 		.msg.arg[0] = flags,
@@ -405,18 +409,25 @@ int broker_buf_sync_stat(int fd, const struct stat *st, uint64_t flags)
 		if (ret)
 			return ret;
 		if (sync_local(&id, flags))
-			return 0;
+			goto done;
 	}
 	for (;;) {
 		rep = (struct broker_rep){ 0 };
 		ret = call(&req, &rep);
 		if (ret != DMABUFD_RET_WAIT)
-			return ret;
+			break;
 		/* the broker never blocks: START waits here, then asks again */
 		ret = buf_wait_known(fd, &id, flags & DMABUF_FD_SYNC_WRITE ? POLLOUT : POLLIN, -1);
 		if (ret)
 			return ret;
 	}
+	if (ret)
+		return ret;
+done:
+	/* the CPU side of an incoherent buffer's brackets is this process's */
+	if (broker_ident_state(&id, &state) && (state & DMABUFD_SLOT_INCOHERENT))
+		dmabuf_cpu_views_synced(fd, st, flags);
+	return 0;
 }
 
 static int broker_buf_sync(int fd, uint64_t flags)
@@ -485,6 +496,60 @@ static int broker_buf_map_info(int fd, uint64_t *map_info)
 	if (ret == 0)
 		*map_info = rep.msg.arg[0];
 	return ret;
+}
+
+static int broker_buf_desc(int fd, struct dmabuf_fd_buf_desc *d)
+{
+	struct broker_req req = {
+		.msg.op = DMABUFD_OP_BUF_INFO,
+		.fds = &fd,
+		.nfds = 1,
+	};
+	char exp[sizeof(d->exp_name)] = "";
+	struct broker_rep rep = { .payload = exp, .cap = sizeof(exp) };
+	int ret = call(&req, &rep);
+
+	if (ret)
+		return ret;
+	memset(d, 0, sizeof(*d));
+	d->size = rep.msg.arg[1];
+	d->has_name = rep.msg.arg[0] != 0;
+	memcpy(d->name, rep.msg.name, sizeof(d->name));
+	d->name[sizeof(d->name) - 1] = '\0';
+	memcpy(d->exp_name, exp, sizeof(d->exp_name));
+	d->exp_name[sizeof(d->exp_name) - 1] = '\0';
+	d->map_info = (int)rep.msg.arg[2];
+	return 0;
+}
+
+/* The probe is the buffer's identity: its slot in the shared table says what is pending. */
+static int broker_probe_init(int fd, const struct stat *st, struct dmabuf_fd_probe *p)
+{
+	struct broker_ident id;
+	int ret = broker_ident_get(fd, st, &id);
+
+	if (ret)
+		return ret;
+	if (id.type != DMABUFD_TYPE_BUF)
+		return -ENOTTY;
+	_Static_assert(sizeof(id) <= sizeof(p->words), "a probe holds an identity");
+	memcpy(p->words, &id, sizeof(id));
+	return 0;
+}
+
+static int broker_probe(const struct dmabuf_fd_probe *p, bool write)
+{
+	struct broker_ident id;
+	uint32_t state;
+
+	memcpy(&id, p->words, sizeof(id));
+	if (!broker_ident_state(&id, &state))
+		return -ENOENT;
+	return !!(state & (write ? DMABUFD_SLOT_FENCES_PENDING : DMABUFD_SLOT_WRITERS_PENDING));
+}
+
+static void broker_probe_fini(struct dmabuf_fd_probe *p)
+{
 }
 
 static int broker_buf_wait(int fd, short events, int64_t timeout_ns)
@@ -645,11 +710,20 @@ static int broker_buf_mmap(int fd, void *addr, size_t len, int prot, int flags, 
 			goto out;
 		}
 	}
-	if (!nitems)
-		ret = plain_mmap(fd, addr, len, prot, flags, offset, map);
-	else
+	if (dmabuf_check_on())
+		dmabuf_check_prepare(fd, &st);
+	/* mapped and recorded at once: a CPU view lives while the table has its mappings */
+	dmabuf_maps_lock();
+	if (nitems)
 		ret = map_ranges(addr, len, prot, flags, offset, items, nitems, fds,
 				 DMABUFD_MAX_FDS, page, map);
+	else if (rep.msg.arg[0] == DMABUF_MAP_INCOHERENT)
+		ret = dmabuf_cpu_views_mmap(fd, &st, addr, len, prot, flags, offset, map);
+	else
+		ret = plain_mmap(fd, addr, len, prot, flags, offset, map);
+	if (!ret)
+		dmabuf_fd_map_record(&st, *map, len, prot, flags, offset);
+	dmabuf_maps_unlock();
 out:
 	for (i = 0; i < DMABUFD_MAX_FDS; i++)
 		if (fds[i] >= 0)
@@ -865,4 +939,8 @@ const struct dmabuf_fd_ops dmabuf_fd_broker_ops = {
 	.sw_fence_create = broker_sw_fence_create,
 	.sw_timeline_inc = broker_sw_timeline_inc,
 	.sw_get_deadline = broker_sw_get_deadline,
+	.buf_desc = broker_buf_desc,
+	.probe_init = broker_probe_init,
+	.probe = broker_probe,
+	.probe_fini = broker_probe_fini,
 };

@@ -7,10 +7,14 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 
 #include <dmabuf/fd.h>
 
 #include "backend.h"
+#include "check.h"
+#include "maps.h"
 #include "../core/internal.h"
 
 /* the process's backend */
@@ -75,18 +79,51 @@ int dmabuf_fd_udmabuf_create_list(const struct dmabuf_fd_udmabuf_item *items,
 	return ops()->udmabuf_create_list(items, count, flags);
 }
 
+/* The checker hears of a successful SYNC on @fd (fstat @st, or NULL: made here). */
+static void check_synced(int fd, const struct stat *st, uint64_t flags)
+{
+	struct stat own;
+
+	if (!st) {
+		if (fstat(fd, &own))
+			return;
+		st = &own;
+	}
+	dmabuf_check_synced(fd, st, flags);
+}
+
 int dmabuf_fd_buf_sync(int fd, uint64_t flags)
 {
+	int ret;
+
 	if (fd < 0)
 		return -EBADF;
-	return ops()->buf_sync(fd, flags);
+	ret = ops()->buf_sync(fd, flags);
+	if (!ret && dmabuf_check_on())
+		check_synced(fd, NULL, flags);
+	return ret;
+}
+
+int dmabuf_fd_buf_sync_stat(int fd, const struct stat *st, uint64_t flags)
+{
+	int ret = broker_buf_sync_stat(fd, st, flags);
+
+	if (!ret && dmabuf_check_on())
+		check_synced(fd, st, flags);
+	return ret;
 }
 
 int dmabuf_fd_buf_set_name(int fd, const char *name)
 {
+	struct stat st;
+	int ret;
+
 	if (fd < 0)
 		return -EBADF;
-	return ops()->buf_set_name(fd, name);
+	ret = ops()->buf_set_name(fd, name);
+	if (!ret && dmabuf_check_on() && !fstat(fd, &st))
+		dmabuf_check_named(&st, name);
+	return ret;
 }
 
 int dmabuf_fd_buf_export_sync_file(int fd, unsigned int flags)
@@ -128,6 +165,32 @@ int dmabuf_fd_buf_mmap(int fd, void *addr, size_t len, int prot, int flags, uint
 	if (!map)
 		return -EFAULT;
 	return ops()->buf_mmap(fd, addr, len, prot, flags, offset, map);
+}
+
+void dmabuf_fd_map_record(const struct stat *st, void *p, size_t len, int prot,
+			  int flags, uint64_t offset)
+{
+	struct dmabuf_map m = {
+		.start = (uintptr_t)p,
+		.end = (uintptr_t)p + dmabuf_maps_page_len(len),
+		.dev = st->st_dev,
+		.ino = st->st_ino,
+		.offset = offset,
+		.prot = prot,
+		.cur_prot = prot,
+		.shared = (flags & MAP_TYPE) != MAP_PRIVATE,
+	};
+
+	dmabuf_maps_lock();
+	if (dmabuf_check_on())
+		dmabuf_check_mapped(&m);
+	dmabuf_maps_add(&m);
+	dmabuf_maps_unlock();
+}
+
+int dmabuf_fd_buf_munmap(void *addr, size_t len)
+{
+	return dmabuf_maps_munmap(addr, len) ? -errno : 0;
 }
 
 int dmabuf_fd_sync_merge(const char *name, int fd1, int fd2)

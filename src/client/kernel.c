@@ -11,13 +11,16 @@
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <linux/ioctl.h>
 
 #include "backend.h"
+#include "check.h"
 #include "../core/internal.h"
 
 struct k_heap_alloc {
@@ -262,14 +265,35 @@ static int kernel_buf_wait(int fd, short events, int64_t timeout_ns)
 	return dmabuf_fd_poll(fd, events, timeout_ns);
 }
 
+/* A dma-buf's file is named "/dmabuf:<name>" in the kernel's pseudo file system. */
+static bool is_dma_buf(int fd)
+{
+	char path[32], link[16];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, link, sizeof(link));
+	return n >= 8 && !memcmp(link, "/dmabuf:", 8);
+}
+
 static int kernel_buf_mmap(int fd, void *addr, size_t len, int prot, int flags, uint64_t offset,
 			   void **map)
 {
-	void *p = mmap(addr, len, prot, flags, fd, (off_t)offset);
+	bool check = dmabuf_check_on() && is_dma_buf(fd);
+	struct stat st;
+	void *p;
 
+	/* only the checker needs to know where the kernel's dma-bufs are mapped */
+	if (check && fstat(fd, &st))
+		check = false;
+	if (check)
+		dmabuf_check_prepare(fd, &st);
+	p = mmap(addr, len, prot, flags, fd, (off_t)offset);
 	if (p == MAP_FAILED)
 		return -errno;
 	*map = p;
+	if (check)
+		dmabuf_fd_map_record(&st, p, len, prot, flags, offset);
 	return 0;
 }
 
@@ -340,6 +364,78 @@ static int kernel_sw_get_deadline(int tl, int fence_fd, uint64_t *deadline_ns)
 	return ret;
 }
 
+/* The value of the fdinfo line @key ("size:", ...) of @text into @out (at most @cap - 1). */
+static bool fdinfo_value(const char *text, const char *key, char *out, size_t cap)
+{
+	const char *p = text, *end;
+	size_t klen = strlen(key), n;
+
+	for (; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		if (strncmp(p, key, klen))
+			continue;
+		p += klen;
+		p += strspn(p, " \t");
+		end = strchrnul(p, '\n');
+		n = (size_t)(end - p) < cap - 1 ? (size_t)(end - p) : cap - 1;
+		memcpy(out, p, n);
+		out[n] = '\0';
+		return true;
+	}
+	return false;
+}
+
+static int kernel_buf_desc(int fd, struct dmabuf_fd_buf_desc *d)
+{
+	char path[48], text[1024], size[24];
+	uint64_t map_info;
+	ssize_t n;
+	int f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = open(path, O_RDONLY | O_CLOEXEC);
+	if (f < 0)
+		return -errno;
+	n = read(f, text, sizeof(text) - 1);
+	close(f);
+	if (n < 0)
+		return -EIO;
+	text[n] = '\0';
+	memset(d, 0, sizeof(*d));
+	if (!fdinfo_value(text, "exp_name:", d->exp_name, sizeof(d->exp_name)))
+		return -ENOTTY;
+	if (fdinfo_value(text, "size:", size, sizeof(size)))
+		d->size = strtoull(size, NULL, 10);
+	d->has_name = fdinfo_value(text, "name:", d->name, sizeof(d->name));
+	d->map_info = kernel_buf_map_info(fd, &map_info) ? -1 : (int)map_info;
+	return 0;
+}
+
+/* The probe holds a descriptor of its own (above the ones programs use) to poll. */
+static int kernel_probe_init(int fd, const struct stat *st, struct dmabuf_fd_probe *p)
+{
+	int d = fcntl(fd, F_DUPFD_CLOEXEC, 512);
+
+	if (d < 0)
+		return -errno;
+	p->words[0] = (uint64_t)d;
+	return 0;
+}
+
+static int kernel_probe(const struct dmabuf_fd_probe *p, bool write)
+{
+	struct pollfd pfd = { .fd = (int)p->words[0], .events = write ? POLLOUT : POLLIN };
+	int n = poll(&pfd, 1, 0);
+
+	if (n < 0 || (pfd.revents & (POLLERR | POLLNVAL)))
+		return -EIO;
+	return n == 0;
+}
+
+static void kernel_probe_fini(struct dmabuf_fd_probe *p)
+{
+	close((int)p->words[0]);
+}
+
 const struct dmabuf_fd_ops dmabuf_fd_kernel_ops = {
 	.name = "kernel",
 	.heap_alloc = kernel_heap_alloc,
@@ -362,4 +458,8 @@ const struct dmabuf_fd_ops dmabuf_fd_kernel_ops = {
 	.sw_fence_create = kernel_sw_fence_create,
 	.sw_timeline_inc = kernel_sw_timeline_inc,
 	.sw_get_deadline = kernel_sw_get_deadline,
+	.buf_desc = kernel_buf_desc,
+	.probe_init = kernel_probe_init,
+	.probe = kernel_probe,
+	.probe_fini = kernel_probe_fini,
 };

@@ -31,7 +31,7 @@ _Static_assert(sizeof(struct stat) == sizeof(struct stat64), "one stat layout (L
 #define UDMABUF_DEV	"/dev/udmabuf"
 
 /* The heaps the broker serves (src/broker/heap.c). */
-static const char *const heaps[] = { "system" };
+static const char *const heaps[] = { "system", "system-uncached", "incoherent" };
 
 static const char *const sw_sync_paths[] = {
 	"/sys/kernel/debug/sync/sw_sync",

@@ -132,7 +132,7 @@ static size_t append(char *out, size_t len, size_t cap, const char *fmt, ...)
 }
 
 /* The dma-buf's own lines. */
-static size_t buf_lines(char *out, size_t len, size_t cap, const struct shim_buf_info *info,
+static size_t buf_lines(char *out, size_t len, size_t cap, const struct dmabuf_fd_buf_desc *info,
 			unsigned long count)
 {
 	len = append(out, len, cap, "size:\t%" PRIu64 "\ncount:\t%lu\nexp_name:\t%s\n",
@@ -146,7 +146,7 @@ static size_t buf_lines(char *out, size_t len, size_t cap, const struct shim_buf
  * The kernel's text: the generic lines of @real (flags without O_LARGEFILE), the dma-buf's
  * lines, then the rest of @real (locks).
  */
-static size_t compose(char *out, size_t cap, const char *real, const struct shim_buf_info *info,
+static size_t compose(char *out, size_t cap, const char *real, const struct dmabuf_fd_buf_desc *info,
 		      unsigned long count)
 {
 	const char *line, *next;
@@ -283,7 +283,7 @@ static unsigned long other_refs(dev_t dev, ino_t ino)
 
 static int serve(const char *path, int fd, int flags, const struct shim_obj *obj, bool *served)
 {
-	struct shim_buf_info info;
+	struct dmabuf_fd_buf_desc info;
 	unsigned long count;
 	char *real, *text;
 	ssize_t n;

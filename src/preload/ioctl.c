@@ -243,7 +243,7 @@ static int buf_ioctl(int fd, const struct stat *st, unsigned long req, void *arg
 	switch (req) {
 	case DMA_BUF_IOCTL_SYNC:
 		ret = copy_in(&sync, arg, sizeof(sync));
-		return ret ? ret : broker_buf_sync_stat(fd, st, sync.flags);
+		return ret ? ret : dmabuf_fd_buf_sync_stat(fd, st, sync.flags);
 	case DMA_BUF_SET_NAME_A:
 	case DMA_BUF_SET_NAME_B:
 		return buf_set_name(fd, arg);
@@ -565,30 +565,12 @@ SHIM_EXPORT int ioctl(int fd, unsigned long req, ...)
 
 /* ---- what fdinfo shows ---- */
 
-int shim_buf_info(int fd, struct shim_buf_info *info)
+int shim_buf_info(int fd, struct dmabuf_fd_buf_desc *info)
 {
-	struct broker_req req = {
-		.msg.op = DMABUFD_OP_BUF_INFO,
-		.fds = &fd,
-		.nfds = 1,
-	};
-	char exp[32] = "";
-	struct broker_rep rep = { .payload = exp, .cap = sizeof(exp) };
 	int ret;
 
 	shim_enter();
-	ret = broker_call(&req, &rep);
+	ret = dmabuf_fd_backend()->buf_desc(fd, info);
 	shim_leave();
-	if (!ret)
-		ret = rep.msg.ret;
-	if (ret)
-		return ret;
-	memset(info, 0, sizeof(*info));
-	info->size = rep.msg.arg[1];
-	info->has_name = rep.msg.arg[0] != 0;
-	memcpy(info->name, rep.msg.name, sizeof(info->name));
-	info->name[sizeof(info->name) - 1] = '\0';
-	memcpy(info->exp_name, exp, sizeof(info->exp_name));
-	info->exp_name[sizeof(info->exp_name) - 1] = '\0';
-	return 0;
+	return ret;
 }

@@ -1,21 +1,20 @@
 // SPDX-License-Identifier: MIT
 /*
- * mmap.c - mmap of dma-bufs, and the table of their mappings.
+ * mmap.c - mmap, munmap and mremap of dma-bufs.
  *
- * A dma-buf is mapped by dmabuf_fd_buf_mmap(): the kernel's checks, and for a udmabuf its
- * memfd ranges one after another.  In the kernel every mapping (VMA) of a dma-buf holds a
- * reference to its file, which fdinfo's count shows; here the table keeps the address ranges
- * of those mappings, sorted and disjoint, each with the buffer it maps.  munmap() of part of a
- * range leaves what the kernel leaves (unmapping the middle makes two VMAs: two entries);
- * a MAP_FIXED mapping or mremap() over a range replaces it.  The kernel refuses to grow a
- * dma-buf mapping with mremap() (EFAULT: the exporters' mappings cannot expand).
+ * A dma-buf is mapped by dmabuf_fd_buf_mmap(): the kernel's checks, for a udmabuf its memfd
+ * ranges one after another, for an incoherent buffer the process's CPU view.  It records the
+ * mapping in the client's table of dma-buf mappings (src/client/maps.h), which stands for
+ * the kernel's VMAs: each holds a reference to its file, which fdinfo's count shows.
+ * munmap() of part of a range leaves what the kernel leaves (unmapping the middle makes two
+ * VMAs); a MAP_FIXED mapping or mremap() over a range replaces it.  The kernel refuses to
+ * grow a dma-buf mapping with mremap() (EFAULT: the exporters' mappings cannot expand).
  *
  * Mappings of anything else pass straight through; munmap/mremap/MAP_FIXED take the table's
  * lock only while it holds a range.
  */
 #undef _FILE_OFFSET_BITS
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +23,7 @@
 
 #include <dmabuf/fd.h>
 
+#include "maps.h"
 #include "shim.h"
 
 _Static_assert(sizeof(off_t) == sizeof(off64_t), "one file offset (LP64)");
@@ -31,19 +31,6 @@ _Static_assert(sizeof(off_t) == sizeof(off64_t), "one file offset (LP64)");
 #ifndef MREMAP_DONTUNMAP
 #define MREMAP_DONTUNMAP	4
 #endif
-
-struct map {
-	uintptr_t start;
-	uintptr_t end;
-	dev_t dev;
-	ino_t ino;
-};
-
-static struct map *maps;
-static size_t n_maps, cap_maps;
-static unsigned int any_maps;	/* n_maps, readable without the lock */
-static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 static uintptr_t page_size(void)
 {
@@ -54,160 +41,9 @@ static uintptr_t page_size(void)
 	return page;
 }
 
-/* @len in whole pages; 0 when that wraps. */
-static uintptr_t page_len(size_t len)
-{
-	uintptr_t p = page_size();
-
-	return len + p - 1 < len ? 0 : (len + p - 1) & ~(p - 1);
-}
-
-static bool table_used(void)
-{
-	return __atomic_load_n(&any_maps, __ATOMIC_ACQUIRE) != 0;
-}
-
-static void table_changed(void)
-{
-	__atomic_store_n(&any_maps, n_maps ? 1U : 0U, __ATOMIC_RELEASE);
-}
-
-/*
- * The lock, taken once per thread: fork holds it from the prepare handler to the child and
- * parent handlers (so that the child gets a consistent table and no lock held by a thread
- * it does not have), and other libraries' fork handlers that run in between may map and
- * unmap (the broker connection's do).
- */
-static __thread unsigned int map_held __attribute__((tls_model("initial-exec")));
-
-static void lock(void)
-{
-	if (map_held++ == 0)
-		pthread_mutex_lock(&map_lock);
-}
-
-static void unlock(void)
-{
-	if (--map_held == 0)
-		pthread_mutex_unlock(&map_lock);
-}
-
-static void lock_prepare(void)
-{
-	lock();
-}
-
-static void lock_release(void)
-{
-	unlock();
-}
-
-static void atfork_register(void)
-{
-	pthread_atfork(lock_prepare, lock_release, lock_release);
-}
-
-/* The first range that ends above @addr (n_maps if none). */
-static size_t first_above(uintptr_t addr)
-{
-	size_t lo = 0, hi = n_maps, mid;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (maps[mid].end <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-static bool grow(void)
-{
-	size_t cap = cap_maps ? 2 * cap_maps : 16;
-	struct map *m;
-
-	if (n_maps < cap_maps)
-		return true;
-	m = realloc(maps, cap * sizeof(*m));
-	if (!m)
-		return false;
-	maps = m;
-	cap_maps = cap;
-	return true;
-}
-
-static void insert_at(size_t i, const struct map *m)
-{
-	memmove(&maps[i + 1], &maps[i], (n_maps - i) * sizeof(*maps));
-	maps[i] = *m;
-	n_maps++;
-}
-
-/* Nothing is mapped in [lo, hi) any more: cut it out of every range. */
-static void drop(uintptr_t lo, uintptr_t hi)
-{
-	size_t i = first_above(lo);
-	struct map tail;
-
-	while (i < n_maps && maps[i].start < hi) {
-		struct map *m = &maps[i];
-
-		if (m->start < lo && m->end > hi) {
-			/* the middle goes: one VMA becomes two */
-			tail = *m;
-			tail.start = hi;
-			m->end = lo;
-			if (grow())
-				insert_at(i + 1, &tail);
-			break;
-		}
-		if (m->start < lo) {
-			m->end = lo;
-			i++;
-		} else if (m->end > hi) {
-			m->start = hi;
-			break;
-		} else {
-			memmove(m, m + 1, (n_maps - i - 1) * sizeof(*maps));
-			n_maps--;
-		}
-	}
-	table_changed();
-}
-
-/* [lo, hi) now maps the buffer (@dev, @ino); the place was cleared by drop(). */
-static void add(uintptr_t lo, uintptr_t hi, dev_t dev, ino_t ino)
-{
-	struct map m = { lo, hi, dev, ino };
-
-	pthread_once(&atfork_once, atfork_register);
-	if (grow())
-		insert_at(first_above(lo), &m);
-	table_changed();
-}
-
-/* The range holding @addr, or NULL. */
-static struct map *lookup(uintptr_t addr)
-{
-	size_t i = first_above(addr);
-
-	return i < n_maps && maps[i].start <= addr ? &maps[i] : NULL;
-}
-
 unsigned int shim_map_count(dev_t dev, ino_t ino)
 {
-	unsigned int n = 0;
-	size_t i;
-
-	if (!table_used())
-		return 0;
-	lock();
-	for (i = 0; i < n_maps; i++)
-		if (maps[i].dev == dev && maps[i].ino == ino)
-			n++;
-	unlock();
-	return n;
+	return dmabuf_maps_count(dev, ino);
 }
 
 /* ---- mmap ---- */
@@ -217,18 +53,21 @@ static void *map_other(void *addr, size_t len, int prot, int flags, int fd, off_
 {
 	void *p;
 
-	if (!(flags & MAP_FIXED) || !table_used())
+	if (!(flags & MAP_FIXED) || !dmabuf_maps_used())
 		return REAL(mmap)(addr, len, prot, flags, fd, off);
-	lock();
+	dmabuf_maps_lock();
 	p = REAL(mmap)(addr, len, prot, flags, fd, off);
-	if (p != MAP_FAILED)
-		drop((uintptr_t)p, (uintptr_t)p + page_len(len));
-	unlock();
+	if (p != MAP_FAILED) {
+		shim_enter();
+		dmabuf_maps_drop((uintptr_t)p, (uintptr_t)p + dmabuf_maps_page_len(len));
+		shim_leave();
+	}
+	dmabuf_maps_unlock();
 	return p;
 }
 
-static void *map_buf(void *addr, size_t len, int prot, int flags, int fd, off_t off,
-		     const struct shim_obj *obj)
+/* dmabuf_fd_buf_mmap() records the mapping. */
+static void *map_buf(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	void *p = NULL;
 	int ret;
@@ -240,10 +79,6 @@ static void *map_buf(void *addr, size_t len, int prot, int flags, int fd, off_t 
 		errno = -ret;
 		return MAP_FAILED;
 	}
-	lock();
-	drop((uintptr_t)p, (uintptr_t)p + page_len(len));
-	add((uintptr_t)p, (uintptr_t)p + page_len(len), obj->dev, obj->ino);
-	unlock();
 	return p;
 }
 
@@ -256,7 +91,7 @@ static int map_refused(size_t len, int prot, int flags, off_t off, enum shim_typ
 
 	if ((uintptr_t)off & (page_size() - 1) || !len)
 		return -EINVAL;
-	if (!page_len(len))
+	if (!dmabuf_maps_page_len(len))
 		return -ENOMEM;
 	if (mtype != MAP_SHARED && mtype != MAP_SHARED_VALIDATE && mtype != MAP_PRIVATE)
 		return -EINVAL;
@@ -280,7 +115,7 @@ static void *do_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t 
 	if (type == SHIM_NONE)
 		return map_other(addr, len, prot, flags, fd, off);
 	if (type == SHIM_BUF)
-		return map_buf(addr, len, prot, flags, fd, off, &obj);
+		return map_buf(addr, len, prot, flags, fd, off);
 	errno = -map_refused(len, prot, flags, off, type, &obj);
 	return MAP_FAILED;
 }
@@ -299,13 +134,11 @@ SHIM_EXPORT int munmap(void *addr, size_t len)
 {
 	int ret;
 
-	if (shim_bypass() || !table_used())
+	if (shim_bypass() || !dmabuf_maps_used())
 		return REAL(munmap)(addr, len);
-	lock();
-	ret = REAL(munmap)(addr, len);
-	if (!ret)
-		drop((uintptr_t)addr, (uintptr_t)addr + page_len(len));
-	unlock();
+	shim_enter();
+	ret = dmabuf_maps_munmap(addr, len);
+	shim_leave();
 	return ret;
 }
 
@@ -316,10 +149,10 @@ SHIM_EXPORT int munmap(void *addr, size_t len)
  * cannot expand (EFAULT, as for any growth, also into a new place) nor stay behind
  * (MREMAP_DONTUNMAP: EINVAL); shrinking and moving are allowed.
  */
-static int remap_check(const struct map *m, uintptr_t old, size_t old_len, size_t new_len,
+static int remap_check(const struct dmabuf_map *m, uintptr_t old, size_t old_len, size_t new_len,
 		       int flags)
 {
-	uintptr_t ol = page_len(old_len), nl = page_len(new_len);
+	uintptr_t ol = dmabuf_maps_page_len(old_len), nl = dmabuf_maps_page_len(new_len);
 
 	if (flags & ~(MREMAP_FIXED | MREMAP_MAYMOVE | MREMAP_DONTUNMAP))
 		return -EINVAL;
@@ -341,30 +174,10 @@ static int remap_check(const struct map *m, uintptr_t old, size_t old_len, size_
 	return 0;
 }
 
-/* The table after a successful mremap() of [old, +old_len) to [p, +new_len). */
-static void remapped(const struct map *hit, uintptr_t old, size_t old_len, uintptr_t p,
-		     size_t new_len)
-{
-	uintptr_t ol = page_len(old_len), nl = page_len(new_len);
-	struct map m;
-
-	if (p == old) {
-		if (nl < ol)
-			drop(old + nl, old + ol);
-		return;
-	}
-	if (hit)
-		m = *hit;
-	drop(old, old + ol);
-	drop(p, p + nl);
-	if (hit)
-		add(p, p + nl, m.dev, m.ino);
-}
-
 SHIM_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 {
+	struct dmabuf_map *hit, copy;
 	void *new_addr = NULL, *p;
-	struct map *hit;
 	va_list ap;
 	int ret;
 
@@ -373,23 +186,27 @@ SHIM_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, .
 		new_addr = va_arg(ap, void *);
 		va_end(ap);
 	}
-	if (shim_bypass() || !table_used())
+	if (shim_bypass() || !dmabuf_maps_used())
 		return REAL(mremap)(old, old_len, new_len, flags, new_addr);
-	lock();
-	hit = lookup((uintptr_t)old);
+	dmabuf_maps_lock();
+	hit = dmabuf_maps_lookup((uintptr_t)old);
 	if (hit) {
 		ret = remap_check(hit, (uintptr_t)old, old_len, new_len, flags);
 		if (ret) {
-			unlock();
+			dmabuf_maps_unlock();
 			errno = -ret;
 			return MAP_FAILED;
 		}
+		copy = *hit;
 	}
 	p = REAL(mremap)(old, old_len, new_len, flags, new_addr);
+	shim_enter();
 	if (p != MAP_FAILED && !(flags & MREMAP_DONTUNMAP))
-		remapped(hit, (uintptr_t)old, old_len, (uintptr_t)p, new_len);
+		dmabuf_maps_remapped(hit ? &copy : NULL, (uintptr_t)old, old_len, (uintptr_t)p,
+				     new_len);
 	else if (p != MAP_FAILED)
-		drop((uintptr_t)p, (uintptr_t)p + page_len(new_len));
-	unlock();
+		dmabuf_maps_drop((uintptr_t)p, (uintptr_t)p + dmabuf_maps_page_len(new_len));
+	shim_leave();
+	dmabuf_maps_unlock();
 	return p;
 }

@@ -40,6 +40,8 @@
 #include <sys/uio.h>
 #include <time.h>
 
+#include "backend.h"
+
 #define SHIM_EXPORT __attribute__((visibility("default")))
 
 /* Entry points glibc has but does not declare (fortify helpers, the old stat ABI). */
@@ -287,20 +289,7 @@ int shim_fdinfo_open(const char *path, int flags, bool *served);
 
 /* ---- buffer facts from the broker (ioctl.c) ---- */
 
-/**
- * struct shim_buf_info - what fdinfo shows of a dma-buf.
- * @size: its size in bytes.
- * @exp_name: the exporter's name ("system", "udmabuf").
- * @name: its name, when @has_name.
- * @has_name: SET_NAME was called at least once.
- */
-struct shim_buf_info {
-	uint64_t size;
-	char exp_name[32];
-	char name[32];
-	bool has_name;
-};
-
-int shim_buf_info(int fd, struct shim_buf_info *info);
+/* What fdinfo shows of dma-buf @fd (and its map_info): 0 or a negative errno. */
+int shim_buf_info(int fd, struct dmabuf_fd_buf_desc *info);
 
 #endif /* DMABUF_PRELOAD_SHIM_H */

@@ -147,8 +147,9 @@ enum dmabufd_op {
 	 * Where a udmabuf's pages are, for mapping it: fd[0] = the dma-buf.  Reply: the
 	 * distinct memfds as fd[0..n) and a payload of struct dmabufd_udmabuf_item (fd_index
 	 * into the reply's descriptors), in buffer order.  A heap buffer: ret 0 with no items
-	 * (map the descriptor itself).  -ENOTTY not a dma-buf.  More than DMABUFD_MAX_FDS
-	 * distinct memfds: -ENOMEM (the kernel would map it).
+	 * (map the descriptor itself).  Reply arg[0] = the buffer's map_info (an incoherent
+	 * buffer is mapped through the client's CPU view).  -ENOTTY not a dma-buf.  More than
+	 * DMABUFD_MAX_FDS distinct memfds: -ENOMEM (the kernel would map it).
 	 */
 	DMABUFD_OP_BUF_RANGES = 11,
 
@@ -203,8 +204,8 @@ enum dmabufd_op {
 
 	/*
 	 * What fdinfo shows of the dma-buf fd[0]: reply name = its name, arg[0] = 1 when a
-	 * name was ever set (else 0: fdinfo has no name: line), arg[1] = size, and the
-	 * exporter's name in the payload (NUL-terminated, at most 32 bytes).  -ENOTTY not a
+	 * name was ever set (else 0: fdinfo has no name: line), arg[1] = size, arg[2] =
+	 * map_info (enum dmabuf_map_info), and the exporter's name in the payload (NUL-terminated, at most 32 bytes).  -ENOTTY not a
 	 * dma-buf.
 	 */
 	DMABUFD_OP_BUF_INFO = 22,
@@ -287,6 +288,7 @@ enum dmabufd_slot_state {
 	DMABUFD_SLOT_WRITERS_PENDING = 1U << 0,	/* POLLIN not ready: a write fence pending */
 	DMABUFD_SLOT_FENCES_PENDING = 1U << 1,	/* POLLOUT not ready: any fence pending */
 	DMABUFD_SLOT_SYNC_LOCAL = 1U << 2,	/* SYNC needs no broker while idle */
+	DMABUFD_SLOT_INCOHERENT = 1U << 3,	/* map_info INCOHERENT: CPU views in clients */
 };
 
 struct dmabufd_slot {

@@ -66,6 +66,8 @@ extern char **environ;
 struct options {
 	bool private_broker;
 	const char *socket;
+	const char *check_mode;	/* DMABUF_CHECK_COHERENCY for the command, or NULL */
+	const char *check_report;	/* the report file, or NULL */
 	char **argv;		/* the command and its arguments */
 };
 
@@ -87,8 +89,20 @@ static void usage(FILE *f)
 		"\n"
 		"  --private        start a private dmabufd for COMMAND, stopped when it ends\n"
 		"  --socket=PATH    use the dmabufd on socket PATH (sets DMABUFD_SOCKET)\n"
+		"  --check-coherency[=MODE]\n"
+		"                   check every CPU access to a dma-buf mapping against the\n"
+		"                   buffer's DMA_BUF_IOCTL_SYNC brackets, and the brackets;\n"
+		"                   MODE is report (the default: report each violation once\n"
+		"                   on stderr and go on) or abort (abort at the first)\n"
+		"  --check-report=FILE\n"
+		"                   also write the violations and a summary to FILE as JSON\n"
+		"                   Lines (FILE is truncated first; implies --check-coherency)\n"
 		"  -h, --help       show this help and exit\n"
 		"  --version        show the version and exit\n"
+		"\n"
+		"Violations: access-outside-bracket, write-in-read-bracket,\n"
+		"access-while-fence-pending, end-without-start, direction-mismatch, nested-start,\n"
+		"unbalanced-at-exit.\n"
 		"\n"
 		"Exit status: COMMAND's; 125 if dmabuf-run failed, 126 if COMMAND cannot be\n"
 		"served (e.g. statically linked), 127 if COMMAND or the preload library is not\n"
@@ -104,10 +118,12 @@ static int usage_error(void)
 /* 0 to go on, else the exit status + 1. */
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_PRIVATE = 256, OPT_SOCKET, OPT_VERSION };
+	enum { OPT_PRIVATE = 256, OPT_SOCKET, OPT_VERSION, OPT_CHECK, OPT_CHECK_REPORT };
 	static const struct option longopts[] = {
 		{ "private", no_argument, NULL, OPT_PRIVATE },
 		{ "socket", required_argument, NULL, OPT_SOCKET },
+		{ "check-coherency", optional_argument, NULL, OPT_CHECK },
+		{ "check-report", required_argument, NULL, OPT_CHECK_REPORT },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
@@ -127,6 +143,21 @@ static int parse_options(int argc, char **argv, struct options *o)
 				return usage_error();
 			}
 			o->socket = optarg;
+			break;
+		case OPT_CHECK:
+			if (optarg && strcmp(optarg, "report") && strcmp(optarg, "abort")) {
+				fprintf(stderr, "dmabuf-run: --check-coherency=%s: the mode is "
+					"report or abort\n", optarg);
+				return usage_error();
+			}
+			o->check_mode = optarg ? optarg : "report";
+			break;
+		case OPT_CHECK_REPORT:
+			if (!optarg[0]) {
+				fprintf(stderr, "dmabuf-run: --check-report needs a file\n");
+				return usage_error();
+			}
+			o->check_report = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -155,6 +186,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		fprintf(stderr, "dmabuf-run: no command given\n");
 		return usage_error();
 	}
+	if (o->check_report && !o->check_mode)
+		o->check_mode = "report";
 	o->argv = argv + optind;
 	return 0;
 }
@@ -920,14 +953,53 @@ static int run_private(const char *path, char **argv, const char *tree, const ch
 /* ---- main ---- */
 
 /*
+ * The coherency checker's variables: DMABUF_CHECK_COHERENCY, and DMABUF_CHECK_REPORT (made
+ * absolute: the command may change directories) naming a file made empty here.  0, or the
+ * exit status after a message.
+ */
+static int set_check(const struct options *o)
+{
+	char path[PATH_MAX];
+	int fd = -1, err;
+
+	if (!o->check_mode)
+		return 0;
+	if (o->check_report) {
+		err = absolute(o->check_report, path, sizeof(path));
+		if (err)
+			errno = -err;
+		else
+			fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0666);
+		if (fd < 0 || setenv("DMABUF_CHECK_REPORT", path, 1)) {
+			fprintf(stderr, "dmabuf-run: --check-report=%s: %s\n", o->check_report,
+				strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return EXIT_FAILED;
+		}
+		close(fd);
+	}
+	if (setenv("DMABUF_CHECK_COHERENCY", o->check_mode, 1)) {
+		fprintf(stderr, "dmabuf-run: %s\n", strerror(errno));
+		return EXIT_FAILED;
+	}
+	return 0;
+}
+
+/*
  * The environment all commands get from us besides LD_PRELOAD: DMABUFD_SOCKET for --socket,
- * and DMABUFD when we run from the build tree, so the library starts the broker built with it.
+ * DMABUFD when we run from the build tree, so the library starts the broker built with it,
+ * and the coherency checker's variables.
  */
 static int set_environment(const struct options *o, const char *tree)
 {
 	char path[PATH_MAX];
 	const char *env = getenv("DMABUFD");
+	int ret;
 
+	ret = set_check(o);
+	if (ret)
+		return ret;
 	if (o->socket) {
 		if (absolute(o->socket, path, sizeof(path)) ||
 		    setenv("DMABUFD_SOCKET", path, 1)) {

@@ -34,6 +34,7 @@
 #include <dmabuf/fd.h>
 #include <dmabuf/libsync.h>
 
+#include "private_dir.h"
 #include "tap.h"
 
 #define RD DMABUF_FD_SYNC_READ
@@ -45,7 +46,6 @@
 static size_t page;
 static char comm[32];
 static bool on_kernel;
-static char private_dir[64];
 
 /* ---- helpers ---- */
 
@@ -61,39 +61,6 @@ static int64_t now_ns(void)
 static bool backend_is_live(const char *name)
 {
 	return !strcmp(name, "kernel") || !strcmp(name, "broker");
-}
-
-/* Remove what the broker and the library left there (the broker exits by itself). */
-static void private_broker_cleanup(void)
-{
-	struct dirent *de;
-	DIR *d;
-
-	if (!private_dir[0])
-		return;
-	d = opendir(private_dir);
-	if (!d)
-		return;
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			unlinkat(dirfd(d), de->d_name, 0);
-	closedir(d);
-	rmdir(private_dir);
-}
-
-/* A private broker for this program (and the children it runs), unless one is configured. */
-static void private_broker_setup(void)
-{
-	char path[128];
-
-	if (getenv("DMABUFD_SOCKET"))
-		return;
-	strcpy(private_dir, "/tmp/dmabuf-test-XXXXXX");
-	if (!mkdtemp(private_dir))
-		bail_out("mkdtemp: %s", strerror(errno));
-	snprintf(path, sizeof(path), "%s/dmabufd.sock", private_dir);
-	setenv("DMABUFD_SOCKET", path, 1);
-	atexit(private_broker_cleanup);
 }
 
 /* a descriptor number that is not open, and that nothing here will open meanwhile */
@@ -149,7 +116,7 @@ static int map_result(int fd, size_t len, int prot, int flags, uint64_t offset)
 	int ret = dmabuf_fd_buf_mmap(fd, NULL, len, prot, flags, offset, &p);
 
 	if (ret == 0)
-		munmap(p, len);
+		dmabuf_fd_buf_munmap(p, len);
 	return ret;
 }
 
@@ -888,6 +855,218 @@ static void test_buf_sync(void)
 	close(m);
 }
 
+/* ---- coherency: map_info of the heaps, the incoherent heap's CPU views ---- */
+
+/* A byte of @buf read by another process through its own mapping, with a READ bracket. */
+static int read_elsewhere(int buf, size_t off)
+{
+	unsigned char *p;
+	int st = -1;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		bail_out("fork");
+	if (pid == 0) {
+		p = map(buf, page, PROT_READ, MAP_SHARED, 0);
+		if (p == MAP_FAILED || dmabuf_fd_buf_sync(buf, RD))
+			_exit(255);
+		st = p[off];
+		dmabuf_fd_buf_sync(buf, END | RD);
+		_exit(st);
+	}
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+/* Another process writes @val at @off of @buf with a WRITE bracket. */
+static void write_elsewhere(int buf, size_t off, unsigned char val)
+{
+	unsigned char *p;
+	int st;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		bail_out("fork");
+	if (pid == 0) {
+		p = map(buf, page, PROT_READ | PROT_WRITE, MAP_SHARED, 0);
+		if (p == MAP_FAILED || dmabuf_fd_buf_sync(buf, WR))
+			_exit(1);
+		p[off] = val;
+		_exit(dmabuf_fd_buf_sync(buf, END | WR) ? 1 : 0);
+	}
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st))
+		bail_out("writer child failed");
+}
+
+static void test_heap_map_info(void)
+{
+	static const struct {
+		const char *heap;
+		uint64_t map_info;
+	} heaps[] = {
+		{ "system", DMABUF_FD_MAP_COHERENT_CACHED },
+		{ "system-uncached", DMABUF_FD_MAP_COHERENT_WC },
+		{ "incoherent", DMABUF_FD_MAP_INCOHERENT },
+	};
+	uint64_t v;
+	int buf;
+
+	for (size_t i = 0; i < ARRAY_SIZE(heaps); i++) {
+		buf = dmabuf_fd_heap_alloc(heaps[i].heap, page, O_RDWR | O_CLOEXEC, 0);
+		if (on_kernel && i > 0) {
+			/* libdmabuf's heaps; a kernel has only what its drivers make */
+			is_int(buf, -ENOENT, "coherency: no %s heap in the kernel", heaps[i].heap);
+			continue;
+		}
+		if (!ok(buf >= 0, "coherency: %s heap allocates", heaps[i].heap))
+			continue;
+		v = 77;
+		if (!on_kernel) {
+			is_int(dmabuf_fd_buf_map_info(buf, &v), 0, "coherency: %s map_info",
+			       heaps[i].heap);
+			is_int(v, heaps[i].map_info, "coherency: %s map_info value",
+			       heaps[i].heap);
+		}
+		close(buf);
+	}
+}
+
+static void test_incoherent(void)
+{
+	unsigned char *p, *q;
+	int buf;
+
+	buf = dmabuf_fd_heap_alloc("incoherent", page, O_RDWR | O_CLOEXEC, 0);
+	if (buf < 0)
+		bail_out("incoherent heap: %s", strerror(-buf));
+	p = map(buf, page, PROT_READ | PROT_WRITE, MAP_SHARED, 0);
+	q = map(buf, page, PROT_READ, MAP_SHARED, 0);
+	if (p == MAP_FAILED || q == MAP_FAILED)
+		bail_out("incoherent mmap: %s", strerror(errno));
+
+	write_elsewhere(buf, 1, 0x11);
+	is_int(p[1], 0, "incoherent: another process's write is not seen without a bracket");
+	is_int(dmabuf_fd_buf_sync(buf, RD), 0, "incoherent: START|READ");
+	is_int(p[1], 0x11, "incoherent: ...fetches the device's data");
+	is_int(q[1], 0x11, "incoherent: two mappings of one process share its CPU view");
+	is_int(dmabuf_fd_buf_sync(buf, END | RD), 0, "incoherent: END|READ");
+
+	p[2] = 0x22;
+	is_int(read_elsewhere(buf, 2), 0, "incoherent: a write without a bracket stays in the CPU");
+	is_int(dmabuf_fd_buf_sync(buf, WR), 0, "incoherent: START|WRITE");
+	p[3] = 0x33;
+	is_int(dmabuf_fd_buf_sync(buf, END | WR), 0, "incoherent: END|WRITE");
+	is_int(read_elsewhere(buf, 3), 0x33, "incoherent: ...writes the CPU's bytes back");
+	is_int(read_elsewhere(buf, 2), 0x22, "incoherent: ...all the bytes the CPU changed");
+
+	write_elsewhere(buf, 4, 0x44);
+	is_int(dmabuf_fd_buf_sync(buf, WR), 0, "incoherent: START|WRITE (no fetch)");
+	p[5] = 0x55;
+	is_int(dmabuf_fd_buf_sync(buf, END | WR), 0, "incoherent: END|WRITE");
+	is_int(read_elsewhere(buf, 4), 0x44,
+	       "incoherent: a write-back leaves the device's other bytes alone");
+	is_int(dmabuf_fd_buf_sync(buf, WR), 0, "incoherent: START|WRITE, opened twice");
+	is_int(dmabuf_fd_buf_sync(buf, WR), 0, "incoherent: START|WRITE again");
+	p[6] = 0x66;
+	is_int(dmabuf_fd_buf_sync(buf, END | WR), 0, "incoherent: one END|WRITE");
+	is_int(read_elsewhere(buf, 6), 0, "incoherent: ...the access is still open: no write-back");
+	is_int(dmabuf_fd_buf_sync(buf, END | WR), 0, "incoherent: the second END|WRITE");
+	is_int(read_elsewhere(buf, 6), 0x66, "incoherent: ...writes back");
+	is_int(dmabuf_fd_buf_sync(buf, RW), 0, "incoherent: START|RW");
+	p[7] = 0x77;
+	is_int(dmabuf_fd_buf_sync(buf, END | RD), 0, "incoherent: closed by END|READ");
+	is_int(read_elsewhere(buf, 7), 0, "incoherent: ...which writes nothing back");
+
+	is_int(dmabuf_fd_buf_munmap(q, page), 0, "incoherent: munmap of one mapping");
+	is_int(dmabuf_fd_buf_munmap(p, page), 0, "incoherent: munmap of the last");
+	p = map(buf, page, PROT_READ, MAP_SHARED, 0);
+	if (ok(p != MAP_FAILED, "incoherent: mapped again"))
+		is_int(p[6], 0x66, "incoherent: a new CPU view starts as the device's data");
+	if (p != MAP_FAILED)
+		dmabuf_fd_buf_munmap(p, page);
+	is_int(dmabuf_fd_buf_munmap((char *)p + 1, page), -EINVAL, "munmap: unaligned");
+	close(buf);
+}
+
+/*
+ * --check-child (run with the checker on): map a system heap buffer, read it once outside a
+ * bracket (one report) and once inside one (none).
+ */
+static int check_child(void)
+{
+	int fd = dmabuf_fd_heap_alloc("system", page, O_RDWR | O_CLOEXEC, 0);
+	volatile unsigned char *p;
+	void *m;
+
+	if (fd < 0 || dmabuf_fd_buf_set_name(fd, "checked") ||
+	    dmabuf_fd_buf_mmap(fd, NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, 0, &m))
+		return 1;
+	p = m;
+	(void)p[8];
+	if (dmabuf_fd_buf_sync(fd, RD))
+		return 1;
+	(void)p[9];
+	if (dmabuf_fd_buf_sync(fd, END | RD) || dmabuf_fd_buf_munmap(m, page))
+		return 1;
+	close(fd);
+	return 0;
+}
+
+/* The coherency checker on this backend: one program run with DMABUF_CHECK_COHERENCY. */
+static void test_checker(void)
+{
+	char report[96], text[4096] = "", *line, *second;
+	int st = -1, f;
+	ssize_t n;
+	pid_t pid;
+
+	snprintf(report, sizeof(report), "/tmp/test_fd_api-check.%d", (int)getpid());
+	unlink(report);
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		bail_out("fork");
+	if (pid == 0) {
+		f = open("/dev/null", O_WRONLY);
+		dup2(f, 2);
+		setenv("DMABUF_CHECK_COHERENCY", "report", 1);
+		setenv("DMABUF_CHECK_REPORT", report, 1);
+		execl("/proc/self/exe", "test_fd_api", "--check-child", (char *)NULL);
+		_exit(127);
+	}
+	waitpid(pid, &st, 0);
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "checker: the checked program ran (%#x)", st);
+	f = open(report, O_RDONLY | O_CLOEXEC);
+	n = f < 0 ? -1 : read(f, text, sizeof(text) - 1);
+	if (f >= 0)
+		close(f);
+	unlink(report);
+	text[n > 0 ? n : 0] = '\0';
+	line = strstr(text, "\"type\":\"violation\"");
+	if (!ok(line, "checker: a violation was recorded")) {
+		diag("report: %s", text);
+		return;
+	}
+	second = strstr(line + 1, "\"type\":\"violation\"");
+	ok(!second, "checker: only one (the read inside a bracket is fine)");
+	ok(strstr(line, "\"kind\":\"access-outside-bracket\"") != NULL,
+	   "checker: kind access-outside-bracket");
+	ok(strstr(line, "\"access\":\"read\"") && strstr(line, "\"offset\":8,"),
+	   "checker: a read at offset 8");
+	ok(strstr(line, "\"name\":\"checked\"") && strstr(line, "\"exporter\":\"system\""),
+	   "checker: the buffer's name and exporter");
+	ok(strstr(text, "\"type\":\"summary\"") != NULL, "checker: a summary at exit");
+}
+
+static void test_coherency(void)
+{
+	test_heap_map_info();
+	if (!on_kernel)
+		test_incoherent();
+	test_checker();
+}
+
 /* ---- export, import, implicit sync, map_info ---- */
 
 static void test_export_import(void)
@@ -1328,9 +1507,11 @@ int main(int argc, char **argv)
 {
 	const char *backend;
 
+	page = (size_t)sysconf(_SC_PAGESIZE);
 	if (argc > 1 && !strcmp(argv[1], "--probe"))
 		return probe();
-	page = (size_t)sysconf(_SC_PAGESIZE);
+	if (argc > 1 && !strcmp(argv[1], "--check-child"))
+		return check_child();
 	private_broker_setup();
 	read_comm();
 	backend = dmabuf_fd_backend_name();
@@ -1347,6 +1528,7 @@ int main(int argc, char **argv)
 	test_mmap();
 	test_buf_sync();
 	test_export_import();
+	test_coherency();
 	test_implicit();
 	test_merge();
 	test_info();

@@ -380,8 +380,6 @@ static void test_options(void)
 	   "an unknown option: a message and a hint on stderr, exit 2");
 	run(&p, NULL, "-x", "true");
 	ok(exited(&p, 2) && has(p.ebuf, "unknown option '-x'"), "an unknown short option: exit 2");
-	run(&p, NULL, "--check-coherency", "true");
-	ok(exited(&p, 2), "--check-coherency is not an option (yet): exit 2");
 	run(&p, NULL, "--socket");
 	ok(exited(&p, 2) && has(p.ebuf, "needs an argument"), "--socket without a path: exit 2");
 	run(&p, NULL, "--socket=", "true");
@@ -395,6 +393,69 @@ static void test_options(void)
 	run(&p, NULL, "sh", "-c", "echo \"$1\"", "sh", "--private");
 	ok(exited(&p, 0) && !strcmp(p.obuf, "--private"),
 	   "the command's own options are the command's: '%s'", p.obuf);
+}
+
+/* The coherency checker's options: the variables the command gets, the report file. */
+static void test_check(void)
+{
+	char dir[PATH_MAX], file[PATH_MAX], want[2 * PATH_MAX];
+	const char *show = "echo \"${DMABUF_CHECK_COHERENCY-unset} ${DMABUF_CHECK_REPORT-unset}\"";
+	struct stat st;
+	struct proc p;
+
+	run(&p, NULL, "--help");
+	ok(exited(&p, 0) && has(p.obuf, "--check-coherency[=MODE]") &&
+		   has(p.obuf, "--check-report=FILE") && has(p.obuf, "access-outside-bracket") &&
+		   has(p.obuf, "unbalanced-at-exit"),
+	   "--help: the checker's options and the kinds of violation");
+	run(&p, ENV("DMABUF_CHECK_COHERENCY", "DMABUF_CHECK_REPORT"), "sh", "-c", show);
+	ok(exited(&p, 0) && !strcmp(p.obuf, "unset unset"),
+	   "without the options the command gets no checker variables: '%s'", p.obuf);
+	run(&p, NULL, "--check-coherency", "sh", "-c", show);
+	ok(exited(&p, 0) && !strcmp(p.obuf, "report unset"),
+	   "--check-coherency: DMABUF_CHECK_COHERENCY=report: '%s'", p.obuf);
+	run(&p, NULL, "--check-coherency=report", "sh", "-c", show);
+	ok(exited(&p, 0) && !strcmp(p.obuf, "report unset"), "--check-coherency=report: '%s'",
+	   p.obuf);
+	run(&p, NULL, "--check-coherency=abort", "sh", "-c", show);
+	ok(exited(&p, 0) && !strcmp(p.obuf, "abort unset"), "--check-coherency=abort: '%s'",
+	   p.obuf);
+	run(&p, NULL, "--check-coherency=bogus", "true");
+	ok(exited(&p, 2) && has(p.ebuf, "report or abort") && has(p.ebuf, "--help") &&
+		   p.olen == 0,
+	   "--check-coherency=bogus: a usage error, exit 2");
+	run(&p, NULL, "--check-coherency=", "true");
+	ok(exited(&p, 2), "--check-coherency= (empty): exit 2");
+	run(&p, NULL, "--check-report=", "true");
+	ok(exited(&p, 2) && has(p.ebuf, "needs a file"), "--check-report= (empty): exit 2");
+	run(&p, NULL, "--check-report");
+	ok(exited(&p, 2) && has(p.ebuf, "needs an argument"),
+	   "--check-report without a file: exit 2");
+
+	/* the report file: made absolute, emptied, and it implies the checker */
+	path_in(dir, tmp, "rep");
+	mkdir(dir, 0700);
+	path_in(file, dir, "out.jsonl");
+	write_file(file, "old\n", 4, 0644);
+	run_in(&p, tmp, NULL, ARGS("--check-report=rep/out.jsonl", "sh", "-c", show));
+	snprintf(want, sizeof(want), "report %s", file);
+	ok(exited(&p, 0) && !strcmp(p.obuf, want),
+	   "--check-report=rel: implies report mode, the path made absolute: '%s'", p.obuf);
+	ok(!stat(file, &st) && st.st_size == 0, "--check-report: the file is truncated first");
+	unlink(file);
+	run(&p, NULL, "--check-report", file, "--check-coherency=abort", "sh", "-c", show);
+	snprintf(want, sizeof(want), "abort %s", file);
+	ok(exited(&p, 0) && !strcmp(p.obuf, want),
+	   "--check-report FILE with --check-coherency=abort: '%s'", p.obuf);
+	ok(!stat(file, &st) && S_ISREG(st.st_mode) && st.st_size == 0,
+	   "--check-report: a missing file is created");
+	path_in(file, tmp, "no-such-dir/out.jsonl");
+	run(&p, NULL, "--check-report", file, "true");
+	ok(exited(&p, 125) && has(p.ebuf, "--check-report") && has(p.ebuf, "No such file"),
+	   "--check-report in a missing directory: a message, exit 125");
+	run(&p, NULL, "--private", "--check-coherency=abort", "sh", "-c", show);
+	ok(exited(&p, 0) && !strcmp(p.obuf, "abort unset"),
+	   "--private --check-coherency=abort: the command gets it: '%s'", p.obuf);
 }
 
 static void test_lookup(void)
@@ -895,6 +956,7 @@ int main(int argc, char **argv)
 	setup();
 
 	test_options();
+	test_check();
 	test_lookup();
 	test_static();
 	test_status();
