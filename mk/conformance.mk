@@ -6,6 +6,8 @@
 #                                          committed reference transcript
 #   make check-kernel UPDATE_REFERENCE=1   rewrite the reference from the kernel's transcript
 #   make check-conformance                 run it under dmabuf-run, compare with the reference
+#   make check-conformance-coherency       the same under dmabuf-run --check-coherency: no
+#                                          report allowed either
 #                                          (the script exits 77 when dmabuf-run is missing:
 #                                          make then reports "Error 77"; with
 #                                          CONFORMANCE_SKIP_OK=1 a skip is not an error)
@@ -21,6 +23,13 @@ check-kernel:
 check-conformance: all
 	@BUILD=$(BUILD) $(CONFORMANCE_DIR)/check-conformance.sh; rc=$$?; \
 	if [ $$rc = 77 ] && [ -n "$(CONFORMANCE_SKIP_OK)" ]; then exit 0; fi; exit $$rc
+
+# The same run under the coherency checker: the suite must also bracket every access.
+.PHONY: check-conformance-coherency
+check-conformance-coherency: all
+	@BUILD=$(BUILD) CONFORMANCE_CHECK_COHERENCY=1 \
+		CONFORMANCE_BUILD=$(abspath build-conformance-coherency) \
+		$(CONFORMANCE_DIR)/check-conformance.sh
 
 # The same run with the preload library built with ASan+UBSan (build-asan/): their runtimes
 # are preloaded first, so that the uninstrumented suite can load the instrumented library.

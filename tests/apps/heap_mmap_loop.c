@@ -163,9 +163,13 @@ static void share_with_child(int buf, uint32_t *map, int frame)
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
 			      .msg_control = cm.buf, .msg_controllen = sizeof(cm.buf) };
 	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	uint32_t reply[3] = { 1, 0, 0 }, sum = checksum(map);
+	uint32_t reply[3] = { 1, 0, 0 }, sum;
 	int sv[2], status = -1;
 	pid_t pid;
+
+	cpu_access(buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
+	sum = checksum(map);
+	cpu_access(buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
 
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SCM_RIGHTS;
@@ -252,7 +256,10 @@ int main(void)
 		ok &= buf[i] >= 0 && lseek(buf[i], 0, SEEK_END) == FRAME_SIZE &&
 		      lseek(buf[i], 0, SEEK_SET) == 0;
 		map[i] = mmap(NULL, FRAME_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, buf[i], 0);
-		ok &= map[i] != MAP_FAILED && all_zero(map[i]);
+		ok &= map[i] != MAP_FAILED &&
+		       !cpu_access(buf[i], DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ) &&
+		       all_zero(map[i]) &&
+		       !cpu_access(buf[i], DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
 	}
 	check(ok, "%d buffers: O_RDWR|O_CLOEXEC, size by lseek, mapped, zero-filled", NBUF);
 	if (!ok)

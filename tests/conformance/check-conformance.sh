@@ -12,6 +12,10 @@
 # ($BUILD, default build).  The suite is built dynamically linked (the preload library must see
 # its libc calls).  A case may differ from the reference only when expectations.txt lists it,
 # with the result libdmabuf prints instead and a reason id that docs/deviations.md explains.
+#
+# With CONFORMANCE_CHECK_COHERENCY=1 the suite runs under the coherency checker
+# (dmabuf-run --check-coherency, docs/coherency.md) as well: the transcript must still agree,
+# and the checker must report nothing (every mapping access of the suite is bracketed).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -33,9 +37,14 @@ fi
 
 "$HERE/build.sh" "$OUT/dynamic/dmabuf-conform" || exit 2
 log=$OUT/libdmabuf.log
+checked=()
+report=$OUT/coherency-report.jsonl
+if [ "${CONFORMANCE_CHECK_COHERENCY:-}" = 1 ]; then
+	checked=(--check-coherency --check-report="$report")
+fi
 set +e
 # a private broker: nothing of a user's own broker is touched or reused
-"$run" --private -- "$OUT/dynamic/dmabuf-conform" >"$log" 2>&1
+"$run" --private "${checked[@]}" -- "$OUT/dynamic/dmabuf-conform" >"$log" 2>&1
 rc=$?
 set -e
 grep '^CASE ' "$log" >"$OUT/libdmabuf.txt" || true
@@ -103,4 +112,10 @@ total=${#order[@]}
 echo "check-conformance: $total cases, $ndev allowed deviations, $nd differ, $nextra unknown"
 echo "conformance (libdmabuf): $((total - nd)) passed, $((nd + nextra)) failed"
 nd=$((nd + nextra))
+if [ ${#checked[@]} -gt 0 ]; then
+	nv=$(grep -c '"type":"violation"' "$report" || true)
+	echo "check-conformance: coherency checker: $nv violations ($report)"
+	grep -A12 '^dmabuf-check:' "$log" | head -60 || true
+	[ "$nv" = 0 ] || exit 1
+fi
 [ "$nd" = 0 ] && [ "$rc" -le 1 ] || exit 1

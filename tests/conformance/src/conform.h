@@ -120,6 +120,14 @@ int tl_inc(int tl, unsigned int n);
 /* a pending fence on a fresh timeline; the timeline fd in *tl */
 int pending_fence(int *tl);
 
+/*
+ * CPU access brackets: DMA_BUF_IOCTL_SYNC START (cpu_begin) or END (cpu_end) with @dir
+ * (DMA_BUF_SYNC_READ, _WRITE, _RW) around every read and write of a mapping, as the uAPI
+ * asks of programs (the coherency checker holds the suite to it).  Results are not printed.
+ */
+void cpu_begin(int buf, unsigned int dir);
+void cpu_end(int buf, unsigned int dir);
+
 /* import @sync_fd into @buf with @flags; 0 or -errno */
 int import_fence(int buf, int sync_fd, unsigned int flags);
 /* export the fences of @buf with @flags; a sync_file fd or -errno */

@@ -405,9 +405,11 @@ static void mmap_cases(void)
 	if (m == MAP_FAILED || p == MAP_FAILED) {
 		case_broken("mmap: %s", errname(errno));
 	} else {
+		cpu_begin(fd, DMA_BUF_SYNC_RW);
 		m[2 * PAGE + 3] = 0x42;
 		p[5] = 0x24;
 		out("%#x %#x", p[3], m[2 * PAGE + 5]);
+		cpu_end(fd, DMA_BUF_SYNC_RW);
 		expect("0x42 0x24");
 	}
 	case_end();
@@ -419,41 +421,56 @@ static void mmap_cases(void)
 	if (m == MAP_FAILED || p == MAP_FAILED) {
 		out("%s", errname(errno));
 	} else {
+		cpu_begin(fd, DMA_BUF_SYNC_RW);
 		m[0] = 0x01;
 		out("sees-shared=%#x", p[0]);
 		p[0] = 0x02;
 		out("shared-after-private-write=%#x private=%#x", m[0], p[0]);
+		cpu_end(fd, DMA_BUF_SYNC_RW);
 		munmap(p, PAGE);
 	}
 	case_end();
 
 	begin("%s", "mmap.persist-after-unmap");
 	if (m != MAP_FAILED) {
+		cpu_begin(fd, DMA_BUF_SYNC_WRITE);
 		m[BUF_SIZE - 1] = 0x7e;
+		cpu_end(fd, DMA_BUF_SYNC_WRITE);
 		munmap(m, BUF_SIZE);
 		m = mmap(NULL, BUF_SIZE, PROT_READ, MAP_SHARED, fd, 0);
 	}
 	out("%s", m == MAP_FAILED ? errname(errno) : "ok");
-	if (m != MAP_FAILED)
+	if (m != MAP_FAILED) {
+		cpu_begin(fd, DMA_BUF_SYNC_READ);
 		out("%#x", m[BUF_SIZE - 1]);
+		cpu_end(fd, DMA_BUF_SYNC_READ);
+	}
 	expect("ok 0x7e");
 	case_end();
 
 	begin("%s", "mmap.outlives-fd");
 	if (m != MAP_FAILED) {
-		int d = dup(fd);
+		int d = dup(fd), e;
 
 		close(fd);
 		fd = -1;
 		out("count-before=%s", fdinfo_field(d, "count"));
 		munmap(m, BUF_SIZE);
 		m = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, d, 0);
+		/*
+		 * the mapping outlives the descriptor it was made with; the brackets of the
+		 * accesses need one, so a duplicate stays open for them
+		 */
+		e = dup(d);
 		close(d);
 		if (m != MAP_FAILED) {
+			cpu_begin(e, DMA_BUF_SYNC_RW);
 			m[10] = 0x10;
 			out("still=%#x,%#x", m[BUF_SIZE - 1], m[10]);
+			cpu_end(e, DMA_BUF_SYNC_RW);
 			munmap(m, BUF_SIZE);
 		}
+		close(e);
 	}
 	case_end();
 	xclose(fd);

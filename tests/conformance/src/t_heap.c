@@ -270,9 +270,11 @@ static void heap_contents(void)
 		if (m == MAP_FAILED) {
 			case_broken("alloc/mmap: %s", errname(fd < 0 ? -fd : errno));
 		} else {
+			cpu_begin(fd, DMA_BUF_SYNC_RW);
 			out("%s", all_bytes(m, size, 0) ? "zeroed" : "dirty");
 			/* dirty it so the next allocation could see stale data */
 			memset(m, 0xee, size);
+			cpu_end(fd, DMA_BUF_SYNC_RW);
 			munmap(m, size);
 		}
 		xclose(fd);

@@ -141,15 +141,19 @@ static void fork_mapping(const struct exporter *ex)
 	}
 	pid = conform_fork();
 	if (pid == 0) {
+		cpu_begin(buf, DMA_BUF_SYNC_WRITE);
 		m[0] = 0xc1;
 		m2 = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, buf, 0);
 		if (m2 == MAP_FAILED)
 			_exit(2);
 		m2[1] = 0xc2;
+		cpu_end(buf, DMA_BUF_SYNC_WRITE);
 		_exit(0);
 	}
 	out("%s", wait_child(pid));
+	cpu_begin(buf, DMA_BUF_SYNC_READ);
 	out("%#x %#x", m[0], m[1]);
+	cpu_end(buf, DMA_BUF_SYNC_READ);
 	expect("exit=0 0xc1 0xc2");
 	munmap(m, BUF_SIZE);
 	close(buf);
@@ -403,11 +407,13 @@ static void scm_dmabuf(const struct exporter *ex)
 			report(rep[1], "mmap=%s", errname(errno));
 			_exit(1);
 		}
+		cpu_begin(fd, DMA_BUF_SYNC_RW);
 		report(rep[1], "size=%s exp=%s name=%s mode=%s seen=%#x",
 		       val(lseek(fd, 0, SEEK_END)), fdinfo_field(fd, "exp_name"),
 		       fdinfo_field(fd, "name") ? fdinfo_field(fd, "name") : "none", fd_mode(fd),
 		       cm[0]);
 		cm[1] = 0xd2;
+		cpu_end(fd, DMA_BUF_SYNC_RW);
 		_exit(0);
 	}
 	buf = ex->make(BUF_SIZE);
@@ -419,13 +425,17 @@ static void scm_dmabuf(const struct exporter *ex)
 		case_broken("buffer");
 		close(sv[0]);
 	} else {
+		cpu_begin(buf, DMA_BUF_SYNC_WRITE);
 		m[0] = 0xd1;
+		cpu_end(buf, DMA_BUF_SYNC_WRITE);
 		out("send=%s", errname(-send_fd(sv[0], buf)));
 	}
 	out_report(rep[0]);
 	out("%s", wait_child(pid));
 	if (m != MAP_FAILED) {
+		cpu_begin(buf, DMA_BUF_SYNC_READ);
 		out("parent-sees=%#x", m[1]);
+		cpu_end(buf, DMA_BUF_SYNC_READ);
 		munmap(m, BUF_SIZE);
 		close(sv[0]);
 	}

@@ -248,8 +248,10 @@ static void list_contents(void)
 		out("%s", errname(fd < 0 ? -fd : errno));
 	} else {
 		out("pages=");
+		cpu_begin(fd, DMA_BUF_SYNC_READ);
 		for (i = 0; i < 4; i++)
 			out("%#x", m[i * PAGE]);
+		cpu_end(fd, DMA_BUF_SYNC_READ);
 		munmap(m, size);
 	}
 	expect("pages= 0x42 0x43 0x10 0x13");
@@ -264,8 +266,10 @@ static void list_contents(void)
 	if (m == MAP_FAILED) {
 		out("%s", errname(fd < 0 ? -fd : errno));
 	} else {
+		cpu_begin(fd, DMA_BUF_SYNC_RW);
 		m[0] = 0x99;
 		out("alias=%#x", m[PAGE]);
+		cpu_end(fd, DMA_BUF_SYNC_RW);
 		munmap(m, 2 * PAGE);
 	}
 	xclose(fd);
@@ -342,15 +346,21 @@ static void aliasing(void)
 		case_end();
 		goto out;
 	}
+	cpu_begin(fd, DMA_BUF_SYNC_READ);
 	out("zero=%d", mb[0] == 0 && mb[BUF_SIZE - 1] == 0);
+	cpu_end(fd, DMA_BUF_SYNC_READ);
 	mm[5] = 0x5a;
 	mm[BUF_SIZE - 1] = 0x77;
+	cpu_begin(fd, DMA_BUF_SYNC_READ);
 	out("seen=%#x,%#x", mb[5], mb[BUF_SIZE - 1]);
+	cpu_end(fd, DMA_BUF_SYNC_READ);
 	expect("zero=1 seen=0x5a,0x77");
 	case_end();
 
 	case_begin("udmabuf.alias.buf-to-memfd");
+	cpu_begin(fd, DMA_BUF_SYNC_WRITE);
 	mb[2 * PAGE] = 0xc3;
+	cpu_end(fd, DMA_BUF_SYNC_WRITE);
 	out("seen=%#x", mm[2 * PAGE]);
 	r = (int)pread(mfd, &c, 1, 2 * PAGE);
 	out("pread=%s:%#x", val(r), c);
@@ -360,7 +370,9 @@ static void aliasing(void)
 	case_begin("udmabuf.alias.pwrite-memfd");
 	c = 0x3c;
 	r = (int)pwrite(mfd, &c, 1, 3 * PAGE + 7);
+	cpu_begin(fd, DMA_BUF_SYNC_READ);
 	out("pwrite=%s seen=%#x", val(r), mb[3 * PAGE + 7]);
+	cpu_end(fd, DMA_BUF_SYNC_READ);
 	case_end();
 
 	case_begin("udmabuf.alias.memfd-closed");
@@ -368,13 +380,18 @@ static void aliasing(void)
 	mfd = -1;
 	munmap(mm, BUF_SIZE);
 	mm = MAP_FAILED;
+	cpu_begin(fd, DMA_BUF_SYNC_WRITE);
 	mb[1] = 0x11;
+	cpu_end(fd, DMA_BUF_SYNC_WRITE);
 	munmap(mb, BUF_SIZE);
 	mb = mmap(NULL, BUF_SIZE, PROT_READ, MAP_SHARED, fd, 0);
-	if (mb == MAP_FAILED)
+	if (mb == MAP_FAILED) {
 		out("remap=%s", errname(errno));
-	else
+	} else {
+		cpu_begin(fd, DMA_BUF_SYNC_READ);
 		out("kept=%#x,%#x,%#x", mb[1], mb[5], mb[2 * PAGE]);
+		cpu_end(fd, DMA_BUF_SYNC_READ);
+	}
 	expect("kept=0x11,0x5a,0xc3");
 	case_end();
 
@@ -402,7 +419,9 @@ static void aliasing(void)
 		if (v == MAP_FAILED) {
 			out("%s", errname(errno));
 		} else {
+			cpu_begin(b3, DMA_BUF_SYNC_READ);
 			out("first-byte=%#x", v[0]);
+			cpu_end(b3, DMA_BUF_SYNC_READ);
 			munmap(v, PAGE);
 		}
 		expect("first-byte=0x22");

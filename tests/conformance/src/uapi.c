@@ -154,6 +154,23 @@ int pending_fence(int *tl)
 	return f;
 }
 
+static void cpu_sync(int buf, unsigned long long flags)
+{
+	struct dma_buf_sync s = { .flags = flags };
+
+	ioctl(buf, DMA_BUF_IOCTL_SYNC, &s);
+}
+
+void cpu_begin(int buf, unsigned int dir)
+{
+	cpu_sync(buf, DMA_BUF_SYNC_START | dir);
+}
+
+void cpu_end(int buf, unsigned int dir)
+{
+	cpu_sync(buf, DMA_BUF_SYNC_END | dir);
+}
+
 int import_fence(int buf, int sync_fd, unsigned int flags)
 {
 	struct dma_buf_import_sync_file i = { .flags = flags, .fd = sync_fd };
