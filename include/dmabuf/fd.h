@@ -301,9 +301,10 @@ DMABUF_API int dmabuf_fd_buf_wait(int fd, unsigned int flags, int64_t timeout_ns
  * @prot: PROT_* as for mmap().
  * @flags: MAP_SHARED (or MAP_SHARED_VALIDATE) or MAP_PRIVATE, plus other MAP_* flags.
  * @offset: page-aligned offset in the buffer.
- * @map: out: the address of the mapping; untouched on error.  dmabuf_fd_buf_munmap()
- *	releases it (munmap() does too, but on the broker the library then keeps what it
- *	recorded of the mapping: the CPU view of an incoherent buffer, the checker's state).
+ * @map: out: the address of the mapping; untouched on error.  Release it with
+ *	dmabuf_fd_buf_munmap(): after a plain munmap() the library still holds its record of
+ *	the range (the CPU view of an incoherent buffer stays, and the coherency checker and a
+ *	fork() would act on whatever is mapped there later).
  *
  * The kernel backend calls mmap() itself.  The broker backend maps a heap buffer's
  * descriptor, and a udmabuf's memfd ranges one after another in one area (so the mapping
