@@ -29,5 +29,6 @@
 #include <dmabuf/udmabuf.h>
 #include <dmabuf/sw_sync.h>
 #include <dmabuf/fd.h>
+#include <dmabuf/swdev.h>
 
 #endif /* DMABUF_DMABUF_H */

@@ -30,6 +30,7 @@
 
 #include "dmabufd.h"
 #include "log.h"
+#include "trace.h"
 
 enum { PCB_IN, PCB_OUT, PCB_NUM };
 
@@ -244,6 +245,8 @@ static void buf_release(struct dmabufd_buf *b)
 	dmabufd_tab_remove(&watches, &b->wd_node);
 	dmabufd_obj_del(&b->obj);
 	log_debug("buffer %llu released", (unsigned long long)b->obj.node.k2);
+	if (dmabuf_trace_on())
+		dmabufd_trace_buf_release(b->obj.node.k2);
 	buf_free(b);
 }
 
@@ -372,7 +375,10 @@ int dmabufd_op_buf_set_name(struct dmabufd_req *req)
 	default:
 		return dmabufd_req_drop(req, "bad SET_NAME argument");
 	}
-	return dmabuf_buf_set_name(b->core, name);
+	ret = dmabuf_buf_set_name(b->core, name);
+	if (!ret && dmabuf_trace_on())
+		dmabufd_trace_buf_name(b->obj.node.k2, name);
+	return ret;
 }
 
 /* fd[0] as a buffer, and arg[0] as the 32-bit flags of EXPORT or IMPORT. */
@@ -414,6 +420,12 @@ int dmabufd_op_buf_import(struct dmabufd_req *req)
 	if (!dmabufd_req_obj(req, 1, DMABUFD_TYPE_SYNC_FILE, &obj))
 		sf = dmabufd_sync_file_core(obj);
 	ret = dmabuf_buf_import_sync_file(b->core, (uint32_t)req->msg->arg[0], sf);
+	if (!ret && dmabuf_trace_on()) {
+		struct dmabuf_fence *f = dmabuf_sync_file_get_fence(sf);
+
+		dmabufd_trace_fence_add(b->obj.node.k2, f, req->msg->arg[0] & DMABUF_SYNC_WRITE);
+		dmabuf_fence_put(f);
+	}
 	if (!ret)
 		update_state(b);	/* new fences: maybe pending now */
 	return ret;

@@ -54,6 +54,7 @@ static const struct op_desc ops[] = {
 	[DMABUFD_OP_HEAP_ALLOC_FD] = { dmabufd_op_heap_alloc_fd, 1, false },
 	[DMABUFD_OP_BUF_INFO] = { dmabufd_op_buf_info, 1, false },
 	[DMABUFD_OP_SYNC_POLLED] = { dmabufd_op_sync_polled, 1, false },
+	[DMABUFD_OP_INTROSPECT] = { dmabufd_op_introspect, 0, false },
 };
 
 /* The one request and the one reply in flight (the broker has one thread). */

@@ -67,6 +67,8 @@ void dmabufd_obj_del(struct dmabufd_obj *obj);
 void dmabufd_obj_release(struct dmabufd_obj *obj);
 /* Release every object of @type (shutdown). */
 void dmabufd_objects_release_all(enum dmabufd_type type);
+/* Call @fn on every live object, in no order; @fn must not add or remove objects. */
+void dmabufd_objects_for_each(void (*fn)(struct dmabufd_obj *obj, void *arg), void *arg);
 
 struct dmabufd_req;
 
@@ -215,6 +217,11 @@ bool dmabufd_sync_files_dirty(void);
 
 /* timeline.c */
 void dmabufd_timeline_release(struct dmabufd_obj *obj);
+struct dmabuf_sw_timeline;
+struct dmabuf_sw_timeline *dmabufd_timeline_core(struct dmabufd_obj *obj);
+
+/* introspect.c: DMABUFD_OP_INTROSPECT (dmabufctl's listings). */
+int dmabufd_op_introspect(struct dmabufd_req *req);
 
 /* Handlers: one per op (return the reply's ret, or DMABUFD_DROP). */
 int dmabufd_op_heap_alloc(struct dmabufd_req *req);

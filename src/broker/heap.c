@@ -20,6 +20,7 @@
 #include "dmabufd.h"
 #include "log.h"
 #include "internal.h"
+#include "trace.h"
 
 /* The exporter of broker heap buffers: the core object carries the sync state only. */
 static int nomem_map(struct dmabuf_attachment *att, enum dmabuf_data_direction dir,
@@ -144,7 +145,9 @@ static struct broker_heap *heap_find(const char *name)
 static int heap_alloc(struct dmabufd_req *req, struct broker_heap *heap)
 {
 	const struct dmabufd_msg *msg = req->msg;
+	const struct heap_kind *kind = heap->core.priv;
 	struct dmabuf_buf *core;
+	uint64_t size;
 	int memfd, ret;
 
 	/* the uAPI's fd_flags word is 32 bits wide */
@@ -154,14 +157,19 @@ static int heap_alloc(struct dmabufd_req *req, struct broker_heap *heap)
 				&core);
 	if (ret)
 		return ret;
-	memfd = heap_memfd(heap->core.priv, dmabuf_buf_size(core));
+	size = dmabuf_buf_size(core);
+	memfd = heap_memfd(kind, size);
 	if (memfd < 0) {
 		dmabuf_buf_put(core);
 		return memfd;
 	}
 	/* O_ACCMODE itself (3) is accepted too, as the kernel does */
-	return dmabufd_buf_publish(req, core, memfd, (int)(msg->arg[1] & O_ACCMODE),
-				   heap->sync_local, NULL);
+	ret = dmabufd_buf_publish(req, core, memfd, (int)(msg->arg[1] & O_ACCMODE),
+				  heap->sync_local, NULL);
+	if (!ret && dmabuf_trace_on())
+		dmabufd_trace_buf_create(req->rep->arg[3], size, kind->exp_name, heap->core.name,
+					 req->conn->pid);
+	return ret;
 }
 
 int dmabufd_op_heap_alloc(struct dmabufd_req *req)

@@ -195,6 +195,17 @@ void dmabufd_pipe_obj_del(struct dmabufd_pipe_obj *po)
 	(*po->count)--;
 }
 
+void dmabufd_objects_for_each(void (*fn)(struct dmabufd_obj *obj, void *arg), void *arg)
+{
+	struct dmabufd_node *node;
+
+	if (!objects.buckets)
+		return;
+	for (size_t i = 0; i <= objects.mask; i++)
+		for (node = objects.buckets[i]; node; node = node->next)
+			fn(dmabufd_container_of(node, struct dmabufd_obj, node), arg);
+}
+
 void dmabufd_objects_release_all(enum dmabufd_type type)
 {
 	struct dmabufd_node *node, *next;

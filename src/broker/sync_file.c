@@ -29,6 +29,7 @@
 
 #include "dmabufd.h"
 #include "log.h"
+#include "trace.h"
 
 struct dmabufd_sync_file {
 	struct dmabufd_pipe_obj po;	/* its write end gets a byte when the fence signals */
@@ -156,6 +157,8 @@ int dmabufd_sync_file_give(struct dmabufd_req *req, struct dmabuf_sync_file *cor
 	arm_next(sf);
 	sf->leaves = dmabuf_fence_unwrap_count(sf->fence);
 	dmabufd.stats.fences += sf->leaves;
+	if (dmabuf_trace_on())
+		dmabufd_trace_sf_create(sf->po.obj.node.k2, sf->fence);
 	return 0;
 }
 

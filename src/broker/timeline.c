@@ -60,6 +60,11 @@ void dmabufd_timeline_release(struct dmabufd_obj *obj)
 	free(tl);
 }
 
+struct dmabuf_sw_timeline *dmabufd_timeline_core(struct dmabufd_obj *obj)
+{
+	return to_tl(obj)->core;
+}
+
 /* fd[0] as a timeline: EBADF (not open) or ENOTTY (not a timeline). */
 static int req_tl(struct dmabufd_req *req, struct dmabufd_timeline **out)
 {

@@ -26,6 +26,7 @@
 
 #include "dmabufd.h"
 #include "log.h"
+#include "trace.h"
 
 _Static_assert(DMABUFD_UDMABUF_LIST_LIMIT == DMABUF_UDMABUF_LIST_LIMIT,
 	       "the protocol's list limit is the core's");
@@ -213,6 +214,7 @@ static int udmabuf_create(struct dmabufd_req *req)
 	struct dmabufd_conn *conn = req->conn;
 	struct dmabufd_ranges *ranges;
 	struct dmabuf_buf *core;
+	uint64_t size;
 	uint32_t count;
 	int ret, token;
 
@@ -238,13 +240,17 @@ static int udmabuf_create(struct dmabufd_req *req)
 	ret = ranges_build(core, &ranges);
 	if (ret)
 		goto err_put;
-	token = token_memfd(dmabuf_buf_size(core));
+	size = dmabuf_buf_size(core);
+	token = token_memfd(size);
 	if (token < 0) {
 		ret = token;
 		dmabufd_ranges_free(ranges);
 		goto err_put;
 	}
-	return dmabufd_buf_publish(req, core, token, O_RDWR, false, ranges);
+	ret = dmabufd_buf_publish(req, core, token, O_RDWR, false, ranges);
+	if (!ret && dmabuf_trace_on())
+		dmabufd_trace_buf_create(req->rep->arg[3], size, "udmabuf", "", req->conn->pid);
+	return ret;
 
 err_put:
 	dmabuf_buf_put(core);

@@ -113,6 +113,14 @@ int broker_sync_polled(int fd);
 /* DMA_BUF_IOCTL_SYNC on @fd, whose fstat() the caller just made (@st): one fstat() less. */
 int broker_buf_sync_stat(int fd, const struct stat *st, uint64_t flags);
 
+/*
+ * Map [0, @len) of broker dma-buf @fd's memory as it is, as a device sees it: a heap buffer's
+ * descriptor (an incoherent buffer's device view), a udmabuf's memfd ranges; no CPU view,
+ * nothing recorded, with the system calls themselves (the preload library's wrappers do not
+ * see it).  Unmap with dmabuf_sys_munmap().  0, -ENOTTY (not a dma-buf), or -errno.
+ */
+int broker_buf_map_memory(int fd, size_t len, int prot, void **map);
+
 /* The same with what dmabuf_fd_buf_sync() adds (the coherency checker): for the preload. */
 int dmabuf_fd_buf_sync_stat(int fd, const struct stat *st, uint64_t flags);
 

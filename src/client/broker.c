@@ -615,14 +615,68 @@ static int map_check(int fd, const struct stat *st, size_t len, int prot, int fl
 }
 
 /*
- * A udmabuf: its descriptor is only a token of the right size; the pages are ranges of
- * memfds (@items, @nitems; @fds by fd_index), mapped one after another in one reserved area.
+ * Where a buffer's pages are (DMABUFD_OP_BUF_RANGES): a udmabuf's memfd ranges (@items,
+ * @nitems; @fds by fd_index), none for a heap buffer (its descriptor is its memory), and its
+ * map_info.
  */
-static int map_ranges(void *addr, size_t len, int prot, int flags, uint64_t offset,
-		      const struct dmabufd_udmabuf_item *items, unsigned int nitems,
-		      const int *fds, unsigned int nfds, uint64_t page, void **map)
+struct ranges {
+	struct dmabufd_udmabuf_item *items;
+	unsigned int nitems;
+	int fds[DMABUFD_MAX_FDS];
+	uint64_t map_info;
+};
+
+static void ranges_put(struct ranges *r)
+{
+	for (unsigned int i = 0; i < DMABUFD_MAX_FDS; i++)
+		if (r->fds[i] >= 0)
+			close(r->fds[i]);
+	dmabuf_free(r->items);
+	r->items = NULL;
+}
+
+/* Ask the broker where @fd's pages are: 0, -ENOTTY (not a dma-buf), or -errno. */
+static int ranges_get(int fd, struct ranges *r)
+{
+	struct broker_req req = {
+		.msg.op = DMABUFD_OP_BUF_RANGES,
+		.fds = &fd,
+		.nfds = 1,
+	};
+	struct broker_rep rep = { 0 };
+	int ret;
+
+	for (unsigned int i = 0; i < DMABUFD_MAX_FDS; i++)
+		r->fds[i] = -1;
+	r->nitems = 0;
+	r->items = dmabuf_malloc(DMABUFD_PAYLOAD_MAX);
+	if (!r->items)
+		return -ENOMEM;
+	rep.fds = r->fds;
+	rep.nfds = DMABUFD_MAX_FDS;
+	rep.payload = r->items;
+	rep.cap = DMABUFD_PAYLOAD_MAX;
+	rep.cloexec = true;
+	ret = call(&req, &rep);
+	if (ret) {
+		ranges_put(r);
+		return ret;
+	}
+	r->nitems = rep.msg.len / sizeof(*r->items);
+	r->map_info = rep.msg.arg[0];
+	return 0;
+}
+
+/*
+ * A udmabuf: its descriptor is only a token of the right size; the pages are the ranges of
+ * @r, mapped one after another in one reserved area (with the system calls themselves: the
+ * caller records what it keeps).
+ */
+static int map_ranges(const struct ranges *r, void *addr, size_t len, int prot, int flags,
+		      uint64_t offset, uint64_t page, void **map)
 {
 	uint64_t plen = page_align(len, page), end = offset + plen, pos = 0, s, e;
+	const struct dmabufd_udmabuf_item *it = r->items;
 	int fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
 	int rflags = (flags & ~(MAP_FIXED | MAP_FIXED_NOREPLACE)) | MAP_FIXED;
 	unsigned int i;
@@ -630,20 +684,20 @@ static int map_ranges(void *addr, size_t len, int prot, int flags, uint64_t offs
 	void *p;
 	int ret;
 
-	base = mmap(addr, plen, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | fixed, -1, 0);
+	base = dmabuf_sys_mmap(addr, plen, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | fixed, -1, 0);
 	if (base == MAP_FAILED)
 		return -errno;
-	for (i = 0; i < nitems && pos < end; pos += items[i].size, i++) {
+	for (i = 0; i < r->nitems && pos < end; pos += it[i].size, i++) {
 		s = pos > offset ? pos : offset;
-		e = pos + items[i].size < end ? pos + items[i].size : end;
+		e = pos + it[i].size < end ? pos + it[i].size : end;
 		if (s >= e)
 			continue;
-		if (items[i].fd_index >= nfds || fds[items[i].fd_index] < 0) {
+		if (it[i].fd_index >= DMABUFD_MAX_FDS || r->fds[it[i].fd_index] < 0) {
 			ret = -EPROTO;
 			goto fail;
 		}
-		p = mmap(base + (s - offset), e - s, prot, rflags, fds[items[i].fd_index],
-			 (off_t)(items[i].offset + (s - pos)));
+		p = dmabuf_sys_mmap(base + (s - offset), e - s, prot, rflags,
+				    r->fds[it[i].fd_index], it[i].offset + (s - pos));
 		if (p == MAP_FAILED) {
 			ret = -errno;
 			goto fail;
@@ -656,7 +710,28 @@ static int map_ranges(void *addr, size_t len, int prot, int flags, uint64_t offs
 	*map = base;
 	return 0;
 fail:
-	munmap(base, plen);
+	dmabuf_sys_munmap(base, plen);
+	return ret;
+}
+
+int broker_buf_map_memory(int fd, size_t len, int prot, void **map)
+{
+	struct ranges r;
+	void *p;
+	int ret;
+
+	ret = ranges_get(fd, &r);
+	if (ret)
+		return ret;
+	if (r.nitems) {
+		ret = map_ranges(&r, NULL, len, prot, MAP_SHARED, 0, dmabuf_page_size(), map);
+	} else {
+		p = dmabuf_sys_mmap(NULL, len, prot, MAP_SHARED, fd, 0);
+		ret = p == MAP_FAILED ? -errno : 0;
+		if (!ret)
+			*map = p;
+	}
+	ranges_put(&r);
 	return ret;
 }
 
@@ -664,15 +739,7 @@ static int broker_buf_mmap(int fd, void *addr, size_t len, int prot, int flags, 
 			   void **map)
 {
 	uint64_t page = dmabuf_page_size();
-	struct broker_req req = {
-		.msg.op = DMABUFD_OP_BUF_RANGES,
-		.fds = &fd,
-		.nfds = 1,
-	};
-	struct broker_rep rep = { 0 };
-	struct dmabufd_udmabuf_item *items;
-	int fds[DMABUFD_MAX_FDS];
-	unsigned int i, nitems;
+	struct ranges r;
 	struct stat st;
 	int ret;
 
@@ -681,43 +748,24 @@ static int broker_buf_mmap(int fd, void *addr, size_t len, int prot, int flags, 
 		return -EINVAL;
 	if ((flags & MAP_ANONYMOUS) || fstat(fd, &st) || !S_ISREG(st.st_mode))
 		return plain_mmap(fd, addr, len, prot, flags, offset, map);
-	for (i = 0; i < DMABUFD_MAX_FDS; i++)
-		fds[i] = -1;
-	items = dmabuf_malloc(DMABUFD_PAYLOAD_MAX);
-	if (!items)
-		return -ENOMEM;
-	rep.fds = fds;
-	rep.nfds = DMABUFD_MAX_FDS;
-	rep.payload = items;
-	rep.cap = DMABUFD_PAYLOAD_MAX;
-	rep.cloexec = true;
-	ret = call(&req, &rep);
-	if (ret == -ENOTTY) {
-		/* not a dma-buf: whatever mmap() makes of it */
-		ret = plain_mmap(fd, addr, len, prot, flags, offset, map);
-		goto out;
-	}
+	ret = ranges_get(fd, &r);
+	if (ret == -ENOTTY)	/* not a dma-buf: whatever mmap() makes of it */
+		return plain_mmap(fd, addr, len, prot, flags, offset, map);
 	if (ret)
-		goto out;
-	nitems = rep.msg.len / sizeof(*items);
+		return ret;
 	ret = map_check(fd, &st, len, prot, flags, offset, page);
+	/* heap buffers copy-on-write a single page; udmabuf maps only shared */
+	if (!ret && (flags & MAP_TYPE) == MAP_PRIVATE && (r.nitems || page_align(len, page) > page))
+		ret = -EINVAL;
 	if (ret)
 		goto out;
-	if ((flags & MAP_TYPE) == MAP_PRIVATE) {
-		/* heap buffers copy-on-write a single page; udmabuf maps only shared */
-		if (nitems || page_align(len, page) > page) {
-			ret = -EINVAL;
-			goto out;
-		}
-	}
 	if (dmabuf_check_on())
 		dmabuf_check_prepare(fd, &st);
 	/* mapped and recorded at once: a CPU view lives while the table has its mappings */
 	dmabuf_maps_lock();
-	if (nitems)
-		ret = map_ranges(addr, len, prot, flags, offset, items, nitems, fds,
-				 DMABUFD_MAX_FDS, page, map);
-	else if (rep.msg.arg[0] == DMABUF_MAP_INCOHERENT)
+	if (r.nitems)
+		ret = map_ranges(&r, addr, len, prot, flags, offset, page, map);
+	else if (r.map_info == DMABUF_MAP_INCOHERENT)
 		ret = dmabuf_cpu_views_mmap(fd, &st, addr, len, prot, flags, offset, map);
 	else
 		ret = plain_mmap(fd, addr, len, prot, flags, offset, map);
@@ -725,10 +773,7 @@ static int broker_buf_mmap(int fd, void *addr, size_t len, int prot, int flags, 
 		dmabuf_fd_map_record(&st, *map, len, prot, flags, offset);
 	dmabuf_maps_unlock();
 out:
-	for (i = 0; i < DMABUFD_MAX_FDS; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
-	dmabuf_free(items);
+	ranges_put(&r);
 	return ret;
 }
 

@@ -15,12 +15,22 @@
 #include "backend.h"
 #include "check.h"
 #include "maps.h"
+#include "trace.h"
 #include "../core/internal.h"
 
 /* the process's backend */
 static inline const struct dmabuf_fd_ops *ops(void)
 {
 	return dmabuf_fd_backend();
+}
+
+/*
+ * Whether to record the uAPI calls of this library (trace.h): not when they go to the kernel
+ * backend under the preload library, whose own copy records them as they reach it.
+ */
+static bool trace_calls(void)
+{
+	return dmabuf_trace_on() && !(dmabuf_trace_preloaded && ops() == &dmabuf_fd_kernel_ops);
 }
 
 const char *dmabuf_fd_backend_name(void)
@@ -101,6 +111,8 @@ int dmabuf_fd_buf_sync(int fd, uint64_t flags)
 	ret = ops()->buf_sync(fd, flags);
 	if (!ret && dmabuf_check_on())
 		check_synced(fd, NULL, flags);
+	if (!ret && trace_calls())
+		dmabuf_trace_sync(fd, NULL, flags);
 	return ret;
 }
 
@@ -110,6 +122,8 @@ int dmabuf_fd_buf_sync_stat(int fd, const struct stat *st, uint64_t flags)
 
 	if (!ret && dmabuf_check_on())
 		check_synced(fd, st, flags);
+	if (!ret && dmabuf_trace_on())
+		dmabuf_trace_sync(fd, st, flags);
 	return ret;
 }
 
@@ -128,16 +142,26 @@ int dmabuf_fd_buf_set_name(int fd, const char *name)
 
 int dmabuf_fd_buf_export_sync_file(int fd, unsigned int flags)
 {
+	int ret;
+
 	if (fd < 0)
 		return -EBADF;
-	return ops()->buf_export_sync_file(fd, flags);
+	ret = ops()->buf_export_sync_file(fd, flags);
+	if (ret >= 0 && trace_calls())
+		dmabuf_trace_export(fd, flags, ret);
+	return ret;
 }
 
 int dmabuf_fd_buf_import_sync_file(int fd, unsigned int flags, int sync_fd)
 {
+	int ret;
+
 	if (fd < 0)
 		return -EBADF;
-	return ops()->buf_import_sync_file(fd, flags, sync_fd);
+	ret = ops()->buf_import_sync_file(fd, flags, sync_fd);
+	if (!ret && trace_calls())
+		dmabuf_trace_import(fd, flags, sync_fd);
+	return ret;
 }
 
 int dmabuf_fd_buf_map_info(int fd, uint64_t *map_info)
@@ -149,14 +173,31 @@ int dmabuf_fd_buf_map_info(int fd, uint64_t *map_info)
 	return ops()->buf_map_info(fd, map_info);
 }
 
+/* dmabuf_fd_buf_wait() traced (the preload library never calls it: always recorded). */
+static int buf_wait_traced(int fd, unsigned int flags, short events, int64_t timeout_ns)
+{
+	uint64_t id = dmabuf_trace_ino(fd);
+	const char *rw = dmabuf_trace_rw(flags);
+	int ret;
+
+	dmabuf_trace_wait("wait_begin", "buf", id, rw, 0);
+	ret = ops()->buf_wait(fd, events, timeout_ns);
+	dmabuf_trace_wait("wait_end", "buf", id, rw, ret);
+	return ret;
+}
+
 int dmabuf_fd_buf_wait(int fd, unsigned int flags, int64_t timeout_ns)
 {
+	/* a reader waits for the writers (POLLIN), a writer for everybody (POLLOUT) */
+	short events = flags & DMABUF_FD_SYNC_WRITE ? POLLOUT : POLLIN;
+
 	if (!flags || (flags & ~DMABUF_FD_SYNC_RW))
 		return -EINVAL;
 	if (fd < 0)
 		return -EBADF;
-	/* a reader waits for the writers (POLLIN), a writer for everybody (POLLOUT) */
-	return ops()->buf_wait(fd, flags & DMABUF_FD_SYNC_WRITE ? POLLOUT : POLLIN, timeout_ns);
+	if (dmabuf_trace_on())
+		return buf_wait_traced(fd, flags, events, timeout_ns);
+	return ops()->buf_wait(fd, events, timeout_ns);
 }
 
 int dmabuf_fd_buf_mmap(int fd, void *addr, size_t len, int prot, int flags, uint64_t offset,
@@ -245,10 +286,24 @@ void dmabuf_fd_sync_info_free(struct dmabuf_fd_sync_info *info)
 	dmabuf_free(info);
 }
 
+/* dmabuf_fd_sync_wait() traced, as dmabuf_fd_buf_wait(). */
+static int sync_wait_traced(int fd, int64_t timeout_ns)
+{
+	uint64_t id = dmabuf_trace_ino(fd);
+	int ret;
+
+	dmabuf_trace_wait("wait_begin", "sf", id, "", 0);
+	ret = ops()->sync_wait(fd, timeout_ns);
+	dmabuf_trace_wait("wait_end", "sf", id, "", ret);
+	return ret;
+}
+
 int dmabuf_fd_sync_wait(int fd, int64_t timeout_ns)
 {
 	if (fd < 0)
 		return -EBADF;
+	if (dmabuf_trace_on())
+		return sync_wait_traced(fd, timeout_ns);
 	return ops()->sync_wait(fd, timeout_ns);
 }
 

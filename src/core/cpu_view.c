@@ -6,29 +6,14 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cpu_view.h"
 #include "internal.h"
 
-/*
- * The system calls themselves: the preload library's mmap() wrapper must not see these (a
- * fork child moves mappings while the wrapper's bookkeeping is not there to be asked).
- */
-static void *sys_mmap(void *addr, size_t len, int prot, int flags, int fd, uint64_t offset)
-{
-	return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, (off_t)offset);
-}
-
-static void sys_munmap(void *addr, size_t len)
-{
-	syscall(SYS_munmap, addr, len);
-}
-
 static void *map_fd(int fd, uint64_t len, uint64_t offset)
 {
-	void *p = sys_mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, offset);
+	void *p = dmabuf_sys_mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, offset);
 
 	return p == MAP_FAILED ? NULL : p;
 }
@@ -73,7 +58,7 @@ int dmabuf_cpu_view_init(struct dmabuf_cpu_view *v, int dev_fd, uint64_t size)
 		return -errno;
 	ret = view_memory(size, &v->fd, &v->cpu, &v->clean);
 	if (ret) {
-		sys_munmap(v->dev, size);
+		dmabuf_sys_munmap(v->dev, size);
 		return ret;
 	}
 	/* a cold cache: the first reads see the memory as it is */
@@ -84,8 +69,8 @@ int dmabuf_cpu_view_init(struct dmabuf_cpu_view *v, int dev_fd, uint64_t size)
 
 void dmabuf_cpu_view_fini(struct dmabuf_cpu_view *v)
 {
-	sys_munmap(v->cpu, 2 * v->size);
-	sys_munmap(v->dev, v->size);
+	dmabuf_sys_munmap(v->cpu, 2 * v->size);
+	dmabuf_sys_munmap(v->dev, v->size);
 	close(v->fd);
 	v->fd = -1;
 }
@@ -135,7 +120,7 @@ void dmabuf_cpu_view_end(struct dmabuf_cpu_view *v, bool write)
 int dmabuf_cpu_view_mmap(struct dmabuf_cpu_view *v, void *addr, size_t len, int prot,
 			 int flags, uint64_t offset, void **out)
 {
-	void *p = sys_mmap(addr, len, prot, flags, v->fd, offset);
+	void *p = dmabuf_sys_mmap(addr, len, prot, flags, v->fd, offset);
 
 	if (p == MAP_FAILED)
 		return -errno;
@@ -157,13 +142,13 @@ int dmabuf_cpu_view_copy_make(const struct dmabuf_cpu_view *v, struct dmabuf_cpu
 
 void dmabuf_cpu_view_copy_drop(const struct dmabuf_cpu_view *v, struct dmabuf_cpu_view_copy *c)
 {
-	sys_munmap(c->cpu, 2 * v->size);
+	dmabuf_sys_munmap(c->cpu, 2 * v->size);
 	close(c->fd);
 }
 
 void dmabuf_cpu_view_copy_adopt(struct dmabuf_cpu_view *v, struct dmabuf_cpu_view_copy *c)
 {
-	sys_munmap(v->cpu, 2 * v->size);
+	dmabuf_sys_munmap(v->cpu, 2 * v->size);
 	close(v->fd);
 	v->fd = c->fd;
 	v->cpu = c->cpu;
@@ -175,7 +160,7 @@ void dmabuf_cpu_view_copy_adopt(struct dmabuf_cpu_view *v, struct dmabuf_cpu_vie
 int dmabuf_cpu_view_remap(struct dmabuf_cpu_view *v, void *addr, size_t len, int prot,
 			  uint64_t offset)
 {
-	void *p = sys_mmap(addr, len, prot, MAP_SHARED | MAP_FIXED, v->fd, offset);
+	void *p = dmabuf_sys_mmap(addr, len, prot, MAP_SHARED | MAP_FIXED, v->fd, offset);
 
 	return p == MAP_FAILED ? -errno : 0;
 }

@@ -11,6 +11,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 #include <dmabuf/dma_buf.h>
 
@@ -46,6 +49,21 @@ void dmabuf_futex_wake(atomic_uint *word, int n);
 int64_t dmabuf_deadline_from_timeout(int64_t timeout_ns);
 
 #define DMABUF_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+ * mmap(2) and munmap(2) as the system calls themselves: mappings the preload library's libc
+ * wrappers must not see (a CPU view's own memory, a device's view of a buffer).
+ */
+static inline void *dmabuf_sys_mmap(void *addr, size_t len, int prot, int flags, int fd,
+				    uint64_t offset)
+{
+	return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, (off_t)offset);
+}
+
+static inline int dmabuf_sys_munmap(void *addr, size_t len)
+{
+	return (int)syscall(SYS_munmap, addr, len);
+}
 
 /* The CPU page size: the unit of mmap offsets, heap sizes and udmabuf ranges. */
 uint64_t dmabuf_page_size(void);

@@ -106,7 +106,8 @@ static int pin_or_ready(int fd, const struct stat *st, int dir, int *wait_fd)
 	struct pin *p;
 	int e, ret = 0;
 
-	e = dmabuf_fd_buf_export_sync_file(fd, flags);
+	/* the backend's op: a poll is no EXPORT of the program's (not traced) */
+	e = dmabuf_fd_backend()->buf_export_sync_file(fd, flags);
 	if (e < 0)
 		return e;
 	if (signaled(e)) {

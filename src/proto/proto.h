@@ -218,6 +218,20 @@ enum dmabufd_op {
 	 * shows.  Reply ret 0.  Not open -EBADF, not a sync_file -ENOTTY.
 	 */
 	DMABUFD_OP_SYNC_POLLED = 23,
+
+	/*
+	 * Introspection, for dmabufctl: the broker's live objects of one kind, in pages.
+	 * arg[0] = the kind (enum dmabufd_intro_kind); arg[1..3] = the cursor: 0, 0, 0 for the
+	 * first page, then the reply's.  Objects come in the order of (type, st_ino), a fence
+	 * holder's fences in its own order; a cursor names the first record not yet returned
+	 * (arg[1] = holder type, arg[2] = st_ino, arg[3] = index of the fence in the holder), so
+	 * an object that lives across the pages is listed once.  The pages are no snapshot:
+	 * objects made or released between them may be missing or present.  Reply: payload =
+	 * the kind's records (len / their size), arg[0] = 1 when another page follows, arg[1..3]
+	 * = its cursor.  Looking changes nothing: no fence is signaled or gets signaling
+	 * enabled by it (status comes from the fence's signaled bit).  An unknown kind: -EINVAL.
+	 */
+	DMABUFD_OP_INTROSPECT = 24,
 };
 
 #define DMABUFD_NO_SLOT		UINT64_MAX
@@ -263,6 +277,71 @@ struct dmabufd_fence_info {
 	int32_t status;
 	uint32_t flags;
 	uint64_t timestamp_ns;
+};
+
+/* What DMABUFD_OP_INTROSPECT lists. */
+enum dmabufd_intro_kind {
+	DMABUFD_INTRO_BUFFERS = 1,	/* struct dmabufd_intro_buf per live dma-buf */
+	DMABUFD_INTRO_SYNC_FILES = 2,	/* struct dmabufd_intro_sync_file per live sync_file */
+	DMABUFD_INTRO_TIMELINES = 3,	/* struct dmabufd_intro_timeline per open timeline */
+	/*
+	 * struct dmabufd_intro_fence per leaf fence (containers unwrapped) of a holder: every
+	 * leaf of each sync_file, signaled or not, and the unsignaled leaves of each buffer's
+	 * reservation object; buffers first.
+	 */
+	DMABUFD_INTRO_FENCES = 4,
+};
+
+/* A dma-buf (DMABUFD_INTRO_BUFFERS). */
+struct dmabufd_intro_buf {
+	uint64_t dev;		/* st_dev and st_ino of its descriptors (a memfd) */
+	uint64_t ino;
+	uint64_t size;
+	uint32_t map_info;	/* enum dmabuf_map_info */
+	uint32_t attachments;	/* devices attached to the broker's buffer */
+	uint32_t fences[4];	/* unsignaled fences by usage: kernel, write, read, bookkeep */
+	uint32_t has_name;	/* 1 once a name was set (DMA_BUF_SET_NAME) */
+	uint32_t pad;
+	char exp_name[32];
+	char name[32];
+};
+
+/* A sync_file (DMABUFD_INTRO_SYNC_FILES). */
+struct dmabufd_intro_sync_file {
+	uint64_t dev;		/* of its descriptors (a pipe) */
+	uint64_t ino;
+	int32_t status;		/* of its leaves: the first error, else 0 while one is
+				 * pending, else 1 */
+	uint32_t fences;	/* its leaves */
+	char name[32];		/* what SYNC_IOC_FILE_INFO reports */
+};
+
+/* An open sw_sync timeline (DMABUFD_INTRO_TIMELINES). */
+struct dmabufd_intro_timeline {
+	uint64_t dev;		/* of its descriptors (a pipe) */
+	uint64_t ino;
+	uint64_t context;	/* its fences' context */
+	uint32_t value;
+	uint32_t pad;
+	char name[32];
+};
+
+/* dmabufd_intro_fence.flags */
+#define DMABUFD_INTRO_FENCE_DEADLINE	1U	/* deadline_ns is set (sw_sync points) */
+
+/* A fence and one holder of it (DMABUFD_INTRO_FENCES). */
+struct dmabufd_intro_fence {
+	uint64_t holder_ino;
+	uint32_t holder_type;	/* DMABUFD_TYPE_BUF or DMABUFD_TYPE_SYNC_FILE */
+	uint32_t usage;		/* a buffer's: enum dmabuf_resv_usage; a sync_file's: 0 */
+	uint64_t context;
+	uint64_t seqno;
+	int32_t status;		/* 0 pending, 1 signaled, or the error it signaled with */
+	uint32_t flags;		/* DMABUFD_INTRO_FENCE_* */
+	int64_t deadline_ns;	/* the earliest deadline set (CLOCK_MONOTONIC) */
+	int64_t timestamp_ns;	/* when it signaled (0 while pending) */
+	char driver[32];
+	char timeline[32];
 };
 
 /* DMABUFD_OP_STATS. */

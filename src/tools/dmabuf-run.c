@@ -22,16 +22,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "private_broker.h"
 #include "rendezvous.h"
 
 #ifndef DMABUF_VERSION
@@ -52,9 +51,6 @@
 #define EXIT_FAILED	125	/* dmabuf-run itself failed (no broker) */
 #define EXIT_NOEXEC	126	/* the command cannot be run (static binary, permission) */
 #define EXIT_NOTFOUND	127	/* the command or the preload library is missing */
-
-/* The private broker's ready pipe, in the broker. */
-#define READY_FD	3
 
 /* Seconds a private broker gets to exit after SIGTERM before SIGKILL. */
 #define STOP_TIMEOUT	5
@@ -663,92 +659,13 @@ static void broker_rmdir(struct broker *b)
 }
 
 
-/* Close every descriptor from @first on. */
-static void close_from(int first)
-{
-	long max = sysconf(_SC_OPEN_MAX);
-	int fd;
-
-#ifdef SYS_close_range
-	if (syscall(SYS_close_range, (unsigned int)first, ~0U, 0) == 0)
-		return;
-#endif
-	if (max <= 0 || max > 65536)
-		max = 65536;
-	for (fd = first; fd < max; fd++)
-		close(fd);
-}
-
-/*
- * The broker's process: its own session (a terminal's ^C is for the command; we stop the
- * broker after it), killed with us if we die first, stdin and stdout /dev/null, stderr ours,
- * the ready pipe as READY_FD and nothing else of ours.
- */
-static void __attribute__((noreturn))
-broker_child(const struct broker *b, pid_t parent, int ready, int devnull, char **env)
-{
-	struct sigaction dfl = { .sa_handler = SIG_DFL };
-	char sock_arg[SUN_PATH_MAX + 16], ready_arg[32];
-	char *argv[] = { (char *)b->bin, "--foreground", sock_arg, ready_arg, NULL };
-	sigset_t none;
-	int sig;
-
-	if (prctl(PR_SET_PDEATHSIG, SIGTERM) || getppid() != parent)
-		_exit(1);
-	setsid();
-	for (sig = 1; sig < NSIG; sig++)
-		sigaction(sig, &dfl, NULL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	if (dup2(devnull, STDIN_FILENO) < 0 || dup2(devnull, STDOUT_FILENO) < 0 ||
-	    dup2(ready, READY_FD) < 0)
-		_exit(1);
-	close_from(READY_FD + 1);
-	snprintf(sock_arg, sizeof(sock_arg), "--socket=%s", b->sock);
-	snprintf(ready_arg, sizeof(ready_arg), "--ready-fd=%d", READY_FD);
-	execve(b->bin, argv, env);
-	fprintf(stderr, "dmabuf-run: %s: %s\n", b->bin, strerror(errno));
-	_exit(1);
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/*
- * SIGTERM the broker and reap it; SIGKILL if it has not exited after STOP_TIMEOUT seconds.
- * SIGCHLD is blocked (signals_take()): we wait for it synchronously.
- */
+/* Stop the private broker: SIGTERM, and SIGKILL if it has not exited after STOP_TIMEOUT s. */
 static void broker_stop(struct broker *b)
 {
-	int64_t deadline = now_ms() + STOP_TIMEOUT * 1000, left;
-	struct timespec ts;
-	sigset_t chld;
-	int st;
-
 	if (b->pid <= 0)
 		return;
-	sigemptyset(&chld);
-	sigaddset(&chld, SIGCHLD);
-	kill(b->pid, SIGTERM);
-	while (waitpid(b->pid, &st, WNOHANG) == 0) {
-		left = deadline - now_ms();
-		if (left <= 0) {
-			fprintf(stderr,
-				"dmabuf-run: the private broker does not exit: killing it\n");
-			kill(b->pid, SIGKILL);
-			while (waitpid(b->pid, &st, 0) < 0 && errno == EINTR)
-				;
-			break;
-		}
-		ts.tv_sec = left / 1000;
-		ts.tv_nsec = (left % 1000) * 1000000;
-		sigtimedwait(&chld, NULL, &ts);
-	}
+	if (dmabufd_private_stop(b->pid, STOP_TIMEOUT * 1000))
+		fprintf(stderr, "dmabuf-run: the private broker did not exit: killed it\n");
 	b->pid = 0;
 }
 
@@ -756,12 +673,8 @@ static void broker_stop(struct broker *b)
 static int broker_start(struct broker *b, const char *tree)
 {
 	char why[PATH_MAX + 96];
-	int p[2] = { -1, -1 }, devnull = -1, ret = EXIT_FAILED;
-	char **env = NULL;
-	pid_t parent = getpid();
-	ssize_t n;
+	pid_t pid;
 	int err;
-	char c;
 
 	if (!find_broker(tree, b->bin, sizeof(b->bin), why, sizeof(why))) {
 		fprintf(stderr, "dmabuf-run: cannot start a private broker: %s\n", why);
@@ -773,45 +686,20 @@ static int broker_start(struct broker *b, const char *tree)
 			strerror(-err));
 		return EXIT_FAILED;
 	}
-	env = dmabufd_environ(environ);
-	if (!env || pipe2(p, O_CLOEXEC))
-		goto fail;
-	p[1] = dmabufd_fd_above(READY_FD, p[1]);
-	devnull = dmabufd_fd_above(READY_FD, open("/dev/null", O_RDWR | O_CLOEXEC));
-	if (p[1] < 0 || devnull < 0)
-		goto fail;
-	b->pid = fork();
-	if (b->pid < 0)
-		goto fail;
-	if (b->pid == 0)
-		broker_child(b, parent, p[1], devnull, env);
-	close(p[1]);
-	p[1] = -1;
-	/* it closes the ready descriptor once it listens, or dies */
-	do
-		n = read(p[0], &c, 1);
-	while (n > 0 || (n < 0 && errno == EINTR));
-	if (probe(b->sock)) {
+	pid = dmabufd_private_start(b->bin, b->sock);
+	if (pid == -ECONNREFUSED) {
 		fprintf(stderr, "dmabuf-run: the private broker %s did not start\n", b->bin);
-		goto out;
-	}
-	ret = 0;
-	goto out;
-fail:
-	fprintf(stderr, "dmabuf-run: cannot start a private broker: %s\n", strerror(errno));
-out:
-	if (ret) {
-		broker_stop(b);
 		broker_rmdir(b);
+		return EXIT_FAILED;
 	}
-	if (p[0] >= 0)
-		close(p[0]);
-	if (p[1] >= 0)
-		close(p[1]);
-	if (devnull >= 0)
-		close(devnull);
-	free(env);
-	return ret;
+	if (pid < 0) {
+		fprintf(stderr, "dmabuf-run: cannot start a private broker: %s\n",
+			strerror((int)-pid));
+		broker_rmdir(b);
+		return EXIT_FAILED;
+	}
+	b->pid = pid;
+	return 0;
 }
 
 /*

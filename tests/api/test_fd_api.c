@@ -34,6 +34,9 @@
 #include <dmabuf/fd.h>
 #include <dmabuf/libsync.h>
 
+#define SW_FENCE_NAME "api"
+#include "sw_fences.h"
+#include "checked_run.h"
 #include "private_dir.h"
 #include "tap.h"
 
@@ -182,24 +185,6 @@ static int heap_buf(size_t len)
 	if (fd < 0)
 		bail_out("heap alloc: %s", strerror(-fd));
 	return fd;
-}
-
-static int timeline(void)
-{
-	int tl = dmabuf_fd_sw_timeline_create(O_CLOEXEC);
-
-	if (tl < 0)
-		bail_out("sw_sync timeline: %s", strerror(-tl));
-	return tl;
-}
-
-static int fence(int tl, uint32_t value)
-{
-	int f = dmabuf_fd_sw_fence_create(tl, value, "api");
-
-	if (f < 0)
-		bail_out("sw_sync fence: %s", strerror(-f));
-	return f;
 }
 
 /* the status of a sync_file (full FILE_INFO call), or the error */
@@ -1017,32 +1002,11 @@ static int check_child(void)
 static void test_checker(void)
 {
 	char report[96], text[4096] = "", *line, *second;
-	int st = -1, f;
-	ssize_t n;
-	pid_t pid;
+	int st;
 
 	snprintf(report, sizeof(report), "/tmp/test_fd_api-check.%d", (int)getpid());
-	unlink(report);
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		bail_out("fork");
-	if (pid == 0) {
-		f = open("/dev/null", O_WRONLY);
-		dup2(f, 2);
-		setenv("DMABUF_CHECK_COHERENCY", "report", 1);
-		setenv("DMABUF_CHECK_REPORT", report, 1);
-		execl("/proc/self/exe", "test_fd_api", "--check-child", (char *)NULL);
-		_exit(127);
-	}
-	waitpid(pid, &st, 0);
+	st = checked_run("test_fd_api", report, text, sizeof(text));
 	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "checker: the checked program ran (%#x)", st);
-	f = open(report, O_RDONLY | O_CLOEXEC);
-	n = f < 0 ? -1 : read(f, text, sizeof(text) - 1);
-	if (f >= 0)
-		close(f);
-	unlink(report);
-	text[n > 0 ? n : 0] = '\0';
 	line = strstr(text, "\"type\":\"violation\"");
 	if (!ok(line, "checker: a violation was recorded")) {
 		diag("report: %s", text);
