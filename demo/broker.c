@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: MIT
+/*
+ * broker.c - the demo's private dmabufd (src/proto/private_broker.c): started in the demo's
+ * own directory before the roles (so it inherits the trace directory), asked for its counters
+ * at the end (DMABUFD_OP_STATS), then stopped.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "private_broker.h"
+#include "proto.h"
+#include "rendezvous.h"
+
+/* Milliseconds the broker gets to exit after SIGTERM, before SIGKILL. */
+#define STOP_TIMEOUT_MS	5000
+
+int demo_broker_start(struct demo_broker *b, const char *dir, const char *tree, char *why,
+		      size_t len)
+{
+	pid_t pid;
+
+	b->pid = 0;
+	if (!dmabufd_binary(DMABUFD_PATH, tree, b->bin, sizeof(b->bin), why, len))
+		return -ENOENT;
+	if (snprintf(b->sock, sizeof(b->sock), "%s/dmabufd.sock", dir) >= (int)sizeof(b->sock)) {
+		snprintf(why, len, "%s: path too long for a socket", dir);
+		return -ENAMETOOLONG;
+	}
+	pid = dmabufd_private_start(b->bin, b->sock);
+	if (pid < 0) {
+		if (pid == -ECONNREFUSED)
+			snprintf(why, len, "the broker %s did not start", b->bin);
+		else
+			snprintf(why, len, "cannot start the broker: %s", strerror((int)-pid));
+		return (int)pid;
+	}
+	b->pid = pid;
+	return 0;
+}
+
+/* One request and its reply on @s; the reply's payload into @reply.  0 or -errno. */
+static int request(int s, struct dmabufd_msg *msg, void *reply, size_t cap)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * 4)];
+		struct cmsghdr align;
+	} c;
+	char buf[sizeof(*msg) + 256];
+	struct iovec iov = { buf, sizeof(buf) };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = c.buf, .msg_controllen = sizeof(c.buf),
+	};
+	struct cmsghdr *cm;
+	ssize_t n;
+	int fd;
+
+	if (send(s, msg, sizeof(*msg), MSG_NOSIGNAL) != (ssize_t)sizeof(*msg))
+		return -errno;
+	do
+		n = recvmsg(s, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t k = 0; k < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int); k++) {
+			memcpy(&fd, CMSG_DATA(cm) + k * sizeof(int), sizeof(int));
+			close(fd);
+		}
+	}
+	if ((size_t)n < sizeof(*msg))
+		return -EPROTO;
+	memcpy(msg, buf, sizeof(*msg));
+	if (reply)
+		memcpy(reply, buf + sizeof(*msg),
+		       (size_t)n - sizeof(*msg) < cap ? (size_t)n - sizeof(*msg) : cap);
+	return msg->ret;
+}
+
+int demo_broker_stats(const struct demo_broker *b, struct dmabufd_stats *st)
+{
+	struct dmabufd_msg msg = { .op = DMABUFD_OP_HELLO, .arg = { DMABUFD_PROTO_VERSION } };
+	int s = dmabufd_connect(b->sock), ret;
+
+	if (s < 0)
+		return s;
+	memset(st, 0, sizeof(*st));
+	ret = request(s, &msg, NULL, 0);
+	if (!ret) {
+		msg = (struct dmabufd_msg){ .op = DMABUFD_OP_STATS };
+		ret = request(s, &msg, st, sizeof(*st));
+	}
+	close(s);
+	return ret;
+}
+
+void demo_broker_stop(struct demo_broker *b)
+{
+	if (b->pid <= 0)
+		return;
+	if (dmabufd_private_stop(b->pid, STOP_TIMEOUT_MS))
+		fprintf(stderr, "dmabuf-demo: the broker did not exit: killed it\n");
+	b->pid = 0;
+}
