@@ -55,6 +55,8 @@ static const struct op_desc ops[] = {
 	[DMABUFD_OP_BUF_INFO] = { dmabufd_op_buf_info, 1, false },
 	[DMABUFD_OP_SYNC_POLLED] = { dmabufd_op_sync_polled, 1, false },
 	[DMABUFD_OP_INTROSPECT] = { dmabufd_op_introspect, 0, false },
+	[DMABUFD_OP_BUF_ATTACH] = { dmabufd_op_buf_attach, 1, false },
+	[DMABUFD_OP_BUF_DETACH] = { dmabufd_op_buf_detach, 0, false },
 };
 
 /* The one request and the one reply in flight (the broker has one thread). */
@@ -101,6 +103,7 @@ static void conn_close(struct dmabufd_conn *conn)
 	log_debug("client pid %d gone", (int)conn->pid);
 	close(conn->fd);	/* leaves the epoll set with it */
 	dmabufd_udmabuf_pending_clear(conn);
+	dmabufd_attach_clear(conn);
 	free(conn->pending);
 	conn->prev->next = conn->next;
 	conn->next->prev = conn->prev;

@@ -151,6 +151,9 @@ struct dmabufd_conn {
 	/* memfds handed over for the next UDMABUF_CREATE (udmabuf.c); -1: not open */
 	int *pending;
 	unsigned int npending;
+	/* devices this client attached (attach.c), and the last attachment id given */
+	struct dmabufd_att *atts;
+	uint64_t last_att;
 };
 
 void dmabufd_conn_accept(void);
@@ -203,6 +206,12 @@ void dmabufd_ranges_free(struct dmabufd_ranges *ranges);
 
 /* udmabuf.c */
 void dmabufd_udmabuf_pending_clear(struct dmabufd_conn *conn);
+
+/* attach.c */
+int dmabufd_op_buf_attach(struct dmabufd_req *req);
+int dmabufd_op_buf_detach(struct dmabufd_req *req);
+/* The connection ends: its attachments go. */
+void dmabufd_attach_clear(struct dmabufd_conn *conn);
 
 /* sync_file.c */
 struct dmabuf_sync_file;

@@ -121,6 +121,14 @@ int broker_buf_sync_stat(int fd, const struct stat *st, uint64_t flags);
  */
 int broker_buf_map_memory(int fd, size_t len, int prot, void **map);
 
+/*
+ * A device named @dev attaches to broker dma-buf @fd (DMABUFD_OP_BUF_ATTACH): the broker
+ * counts the attachment (dmabufctl shows it) until broker_buf_detach(*@id) or the end of the
+ * connection.  0, -EBADF, -ENOTTY, or the connection's error.
+ */
+int broker_buf_attach(int fd, const char *dev, uint64_t *id);
+int broker_buf_detach(uint64_t id);
+
 /* The same with what dmabuf_fd_buf_sync() adds (the coherency checker): for the preload. */
 int dmabuf_fd_buf_sync_stat(int fd, const struct stat *st, uint64_t flags);
 

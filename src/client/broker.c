@@ -714,6 +714,31 @@ fail:
 	return ret;
 }
 
+int broker_buf_attach(int fd, const char *dev, uint64_t *id)
+{
+	struct broker_req req = {
+		.msg.op = DMABUFD_OP_BUF_ATTACH,
+		.fds = &fd,
+		.nfds = 1,
+	};
+	struct broker_rep rep = { 0 };
+	int ret;
+
+	name_set(&req.msg, dev);
+	ret = call(&req, &rep);
+	if (!ret)
+		*id = rep.msg.arg[0];
+	return ret;
+}
+
+int broker_buf_detach(uint64_t id)
+{
+	struct broker_req req = { .msg.op = DMABUFD_OP_BUF_DETACH, .msg.arg[0] = id };
+	struct broker_rep rep = { 0 };
+
+	return call(&req, &rep);
+}
+
 int broker_buf_map_memory(int fd, size_t len, int prot, void **map)
 {
 	struct ranges r;

@@ -42,6 +42,7 @@
  * @waits: the sync_files to wait for: the buffers' implicit fences, then the input fences.
  * @skip: only signal: the job's fence could not be added to every buffer.
  * @attached: tracing: attach events were recorded for the buffers (detach them when done).
+ * @att: on the broker, the device's attachment to each buffer (0: none), detached when done.
  * @sf: tracing: the inode of the job fence's sync_file.
  */
 struct job {
@@ -52,6 +53,7 @@ struct job {
 	uint64_t sf;
 	struct dmabuf_swdev_buf bufs[MAX_BUFS];
 	size_t maplen[MAX_BUFS];
+	uint64_t att[MAX_BUFS];
 	unsigned int nbufs;
 	int waits[MAX_WAITS];
 	unsigned int nwaits;
@@ -138,6 +140,8 @@ static void job_free(const struct dmabuf_swdev *dev, struct job *j)
 	for (i = 0; i < j->nbufs; i++) {
 		if (j->attached)
 			dmabuf_trace_attach("detach", dmabuf_trace_ino(j->bufs[i].fd), dev->name);
+		if (j->att[i])
+			broker_buf_detach(j->att[i]);
 		if (j->bufs[i].map)
 			dmabuf_sys_munmap(j->bufs[i].map, j->maplen[i]);
 		if (j->bufs[i].fd >= 0)
@@ -176,10 +180,12 @@ static int dup_own(int fd)
 
 /*
  * The buffers: the queue's descriptor, the implicit fences the access waits for (a reader
- * waits for the writers, a writer for everybody), the device view.  Before the job's own
+ * waits for the writers, a writer for everybody), the device view, and on the broker the
+ * device's attachment (the kernel's drivers attach what a job uses).  Before the job's own
  * fence exists, so the job never waits for itself.
  */
-static int job_take_bufs(struct job *j, const struct dmabuf_swdev_job *job)
+static int job_take_bufs(const struct dmabuf_swdev *dev, struct job *j,
+			 const struct dmabuf_swdev_job *job)
 {
 	struct dmabuf_swdev_buf *b;
 	unsigned int i;
@@ -199,6 +205,11 @@ static int job_take_bufs(struct job *j, const struct dmabuf_swdev_job *job)
 		ret = view_map(b->fd, b->access, b, &j->maplen[i]);
 		if (ret)
 			return ret;
+		if (dmabuf_fd_backend() == &dmabuf_fd_broker_ops) {
+			ret = broker_buf_attach(b->fd, dev->name, &j->att[i]);
+			if (ret)
+				return ret;
+		}
 	}
 	return 0;
 }
@@ -413,7 +424,7 @@ int dmabuf_swdev_submit(struct dmabuf_swdev *dev, const struct dmabuf_swdev_job 
 	j->fn = job->fn;
 	j->arg = job->arg;
 	pthread_mutex_lock(&dev->submit_lock);
-	ret = job_take_bufs(j, job);
+	ret = job_take_bufs(dev, j, job);
 	if (!ret)
 		ret = job_take_fences(j, job);
 	if (ret)

@@ -232,6 +232,16 @@ enum dmabufd_op {
 	 * enabled by it (status comes from the fence's signaled bit).  An unknown kind: -EINVAL.
 	 */
 	DMABUFD_OP_INTROSPECT = 24,
+
+	/*
+	 * A device attaches to the dma-buf fd[0] (dma_buf_attach): name = the device's name
+	 * ("" reads as "device").  Reply arg[0] = the attachment's id, for DETACH on this
+	 * connection; the connection's end detaches what is left.  -EBADF, -ENOTTY.
+	 */
+	DMABUFD_OP_BUF_ATTACH = 25,
+
+	/* Detach attachment arg[0] of this connection.  -ENOENT: no such attachment. */
+	DMABUFD_OP_BUF_DETACH = 26,
 };
 
 #define DMABUFD_NO_SLOT		UINT64_MAX

@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include <dmabuf/fd.h>
+#include <dmabuf/swdev.h>
 
 #include "private_dir.h"
 #include "tap.h"
@@ -1060,6 +1061,50 @@ static void check_watch(void)
 	out_free(&o);
 }
 
+static void nop_job(void *arg, struct dmabuf_swdev_buf *bufs, unsigned int nbufs)
+{
+}
+
+/* The attachments of buffer @ino in a fresh `dmabufctl buffers --json`, or -1. */
+static long long attachments_of(uint64_t ino)
+{
+	struct jv *doc = ctl_json("buffers", (const char *[]){ "buffers", NULL });
+	const struct jv *b = jfind(jget(doc, "buffers"), "ino", (long long)ino);
+	long long n = b ? jint(b, "attachments") : -1;
+
+	jfree(doc);
+	return n;
+}
+
+/* A software device attaches the buffers of a job while it runs (dmabuf/swdev.h). */
+static void check_attachments(void)
+{
+	struct dmabuf_swdev *dev = NULL;
+	int buf = dmabuf_fd_heap_alloc("system", 4096, O_RDWR | O_CLOEXEC, 0);
+	int tl = dmabuf_fd_sw_timeline_create(O_CLOEXEC);
+	int in = tl < 0 ? tl : dmabuf_fd_sw_fence_create(tl, 1, "gate");
+	struct dmabuf_swdev_buf b = { .fd = buf, .access = DMABUF_SWDEV_WRITE };
+	struct dmabuf_swdev_job job = {
+		.bufs = &b, .nbufs = 1, .in_fences = &in, .nin = 1, .fn = nop_job,
+	};
+	int f;
+
+	if (buf < 0 || in < 0 || dmabuf_swdev_create("dctl-gpu", &dev))
+		bail_out("attachments: setup");
+	is_int(attachments_of(ino_of(buf)), 0, "attachments: none before a job");
+	f = dmabuf_swdev_submit(dev, &job);
+	ok(f >= 0, "attachments: a job waiting for its input fence");
+	is_int(attachments_of(ino_of(buf)), 1, "attachments: the device is attached while it runs");
+	dmabuf_fd_sw_timeline_inc(tl, 1);
+	dmabuf_swdev_wait_idle(dev);
+	is_int(attachments_of(ino_of(buf)), 0, "attachments: and detached when it is done");
+	dmabuf_swdev_destroy(dev);
+	close(f);
+	close(in);
+	close(tl);
+	close(buf);
+}
+
 /*
  * More buffers and fences than one reply of the broker holds: each listed once.  The fences
  * are the points of as many timelines (a merge keeps one point per timeline), all merged
@@ -1219,6 +1264,7 @@ int main(int argc, char **argv)
 	check_watch();
 	scene_end();
 
+	check_attachments();
 	check_paging();
 	check_errors();
 	check_no_process();
