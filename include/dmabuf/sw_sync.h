@@ -84,6 +84,15 @@ DMABUF_API int dmabuf_sw_timeline_inc(struct dmabuf_sw_timeline *tl, uint32_t n)
 /** dmabuf_sw_timeline_value() - the timeline's current value (0 for NULL). */
 DMABUF_API uint32_t dmabuf_sw_timeline_value(struct dmabuf_sw_timeline *tl);
 
+/** dmabuf_sw_timeline_context() - the fence context of the timeline's points (0 for NULL). */
+DMABUF_API uint64_t dmabuf_sw_timeline_context(const struct dmabuf_sw_timeline *tl);
+
+/**
+ * dmabuf_sw_timeline_name() - the timeline's name, as its points' timeline name ("" for
+ * NULL).  Valid while the caller holds a reference to @tl.
+ */
+DMABUF_API const char *dmabuf_sw_timeline_name(const struct dmabuf_sw_timeline *tl);
+
 /**
  * dmabuf_sw_sync_get_deadline() - SW_SYNC_GET_DEADLINE for the fence of a
  * sync_file: the earliest deadline set on @fence while it was pending.

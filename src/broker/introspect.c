@@ -6,9 +6,7 @@
  * Looking changes nothing a client could observe: a fence's status is read from its signaled
  * bit (never through ops->signaled, never enabling signaling, which would change what a
  * count-only SYNC_IOC_FILE_INFO of a container reports); reservation objects are walked under
- * their lock, which only this thread takes; a timeline's context and name are read from a
- * point at its current value, which is born signaled, belongs to nobody and is dropped at
- * once.
+ * their lock, which only this thread takes.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -240,17 +238,12 @@ static void fill_sync_file(const struct entry *e, struct dmabufd_intro_sync_file
 static void fill_timeline(const struct entry *e, struct dmabufd_intro_timeline *r)
 {
 	struct dmabuf_sw_timeline *tl = dmabufd_timeline_core(e->obj);
-	struct dmabuf_fence *probe;
 
 	r->dev = e->obj->node.k1;
 	r->ino = e->ino;
 	r->value = dmabuf_sw_timeline_value(tl);
-	/* the point at the current value is reached: born signaled, on no list */
-	if (dmabuf_sw_timeline_create_fence(tl, r->value, &probe))
-		return;		/* out of memory: no context or name to show */
-	r->context = probe->context;
-	copy_name(r->name, dmabuf_fence_timeline_name(probe));
-	dmabuf_fence_put(probe);
+	r->context = dmabuf_sw_timeline_context(tl);
+	copy_name(r->name, dmabuf_sw_timeline_name(tl));
 }
 
 /* ---- fences ---- */

@@ -113,6 +113,16 @@ uint32_t dmabuf_sw_timeline_value(struct dmabuf_sw_timeline *tl)
 	return tl ? atomic_load(&tl->value) : 0;
 }
 
+uint64_t dmabuf_sw_timeline_context(const struct dmabuf_sw_timeline *tl)
+{
+	return tl ? tl->context : 0;
+}
+
+const char *dmabuf_sw_timeline_name(const struct dmabuf_sw_timeline *tl)
+{
+	return tl ? tl->name : "";
+}
+
 /*
  * Move the points of @tl->pending to @out, each with a reference: all of
  * them if @all, else those the current value has reached.  A point whose

@@ -36,6 +36,10 @@ static void test_create(void)
 	is_str(dmabuf_fence_timeline_name(f), "test", "timeline name is the timeline's");
 	ok(dmabuf_fence_is_sw_sync(f), "is_sw_sync(point)");
 	ok(f->context != 0, "points have a real context");
+	ok(dmabuf_sw_timeline_context(tl) == f->context, "the timeline's context is its points'");
+	is_str(dmabuf_sw_timeline_name(tl), "test", "the timeline's name");
+	ok(dmabuf_sw_timeline_context(NULL) == 0, "context(NULL) is 0");
+	is_str(dmabuf_sw_timeline_name(NULL), "", "name(NULL) is empty");
 	is_int(f->seqno, 1, "seqno is the value");
 	ok(!f->ops->use_64bit_seqno, "points compare seqnos as 32-bit numbers");
 
