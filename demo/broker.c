@@ -5,16 +5,8 @@
  * at the end (DMABUFD_OP_STATS), then stopped.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "broker.h"
@@ -52,42 +44,9 @@ int demo_broker_start(struct demo_broker *b, const char *dir, const char *tree, 
 /* One request and its reply on @s; the reply's payload into @reply.  0 or -errno. */
 static int request(int s, struct dmabufd_msg *msg, void *reply, size_t cap)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * 4)];
-		struct cmsghdr align;
-	} c;
-	char buf[sizeof(*msg) + 256];
-	struct iovec iov = { buf, sizeof(buf) };
-	struct msghdr mh = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = c.buf, .msg_controllen = sizeof(c.buf),
-	};
-	struct cmsghdr *cm;
-	ssize_t n;
-	int fd;
+	int ret = dmabufd_transact(s, msg, reply, cap, NULL);
 
-	if (send(s, msg, sizeof(*msg), MSG_NOSIGNAL) != (ssize_t)sizeof(*msg))
-		return -errno;
-	do
-		n = recvmsg(s, &mh, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		for (size_t k = 0; k < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int); k++) {
-			memcpy(&fd, CMSG_DATA(cm) + k * sizeof(int), sizeof(int));
-			close(fd);
-		}
-	}
-	if ((size_t)n < sizeof(*msg))
-		return -EPROTO;
-	memcpy(msg, buf, sizeof(*msg));
-	if (reply)
-		memcpy(reply, buf + sizeof(*msg),
-		       (size_t)n - sizeof(*msg) < cap ? (size_t)n - sizeof(*msg) : cap);
-	return msg->ret;
+	return ret ? ret : msg->ret;
 }
 
 int demo_broker_stats(const struct demo_broker *b, struct dmabufd_stats *st)

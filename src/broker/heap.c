@@ -81,28 +81,6 @@ static const struct dmabuf_heap_ops heap_ops = {
 };
 
 /*
- * The memory of a @len-byte buffer: a zero-filled memfd that can never change size.  For an
- * incoherent buffer this is the device view.
- */
-static int heap_memfd(const struct heap_kind *kind, uint64_t len)
-{
-	char name[64];
-	int fd, ret;
-
-	snprintf(name, sizeof(name), DMABUFD_MEMFD_PREFIX "%s", kind->exp_name);
-	fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (fd < 0)
-		return -errno;
-	if (ftruncate(fd, (off_t)len) ||
-	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)) {
-		ret = (errno == EFBIG || errno == EINVAL) ? -ENOMEM : -errno;
-		close(fd);
-		return ret;
-	}
-	return fd;
-}
-
-/*
  * A heap of the broker: the core heap (name, allocate op, struct heap_kind as priv).
  * @sync_local: its SYNC brackets need no broker while the buffer is idle.
  */
@@ -158,7 +136,8 @@ static int heap_alloc(struct dmabufd_req *req, struct broker_heap *heap)
 	if (ret)
 		return ret;
 	size = dmabuf_buf_size(core);
-	memfd = heap_memfd(kind, size);
+	/* the memory: named DMABUFD_MEMFD_PREFIX "<exporter>", as the core names its own */
+	memfd = dmabuf_sealed_memfd(kind->exp_name, size, F_SEAL_SEAL);
 	if (memfd < 0) {
 		dmabuf_buf_put(core);
 		return memfd;

@@ -133,7 +133,7 @@ static const struct dmabuf_buf_ops system_buf_ops = {
 };
 
 /* A zero-filled memfd of @len bytes named after the exporter, sealed against resizing. */
-static int sealed_memfd(const char *exp_name, uint64_t len, int *out)
+int dmabuf_sealed_memfd(const char *exp_name, uint64_t len, int seals)
 {
 	char name[64];
 	int fd, ret;
@@ -144,13 +144,12 @@ static int sealed_memfd(const char *exp_name, uint64_t len, int *out)
 		return -errno;
 	/* A fresh memfd reads as zeros: the buffer is zero-filled. */
 	if (ftruncate(fd, (off_t)len) ||
-	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW)) {
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | seals)) {
 		ret = (errno == EFBIG || errno == EINVAL) ? -ENOMEM : -errno;
 		close(fd);
 		return ret;
 	}
-	*out = fd;
-	return 0;
+	return fd;
 }
 
 int dmabuf_memfd_buf_export(struct dmabuf_memfd_buf *mb,
@@ -162,9 +161,9 @@ int dmabuf_memfd_buf_export(struct dmabuf_memfd_buf *mb,
 	if (dmabuf_len_too_large(info->size))
 		return -ENOMEM;
 	mb->len = info->size;
-	ret = sealed_memfd(info->exp_name, mb->len, &mb->memfd);
-	if (ret)
-		return ret;
+	mb->memfd = dmabuf_sealed_memfd(info->exp_name, mb->len, 0);
+	if (mb->memfd < 0)
+		return mb->memfd;
 	ret = dmabuf_buf_export(info, out);
 	if (ret) {
 		close(mb->memfd);

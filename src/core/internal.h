@@ -90,6 +90,13 @@ struct dmabuf_memfd_buf {
 };
 
 /*
+ * A zero-filled memfd of @len bytes named "dmabuf-<@exp_name>" that can never change size
+ * (F_SEAL_SHRINK, F_SEAL_GROW, and @seals): the memory of a heap buffer.  The descriptor
+ * (close-on-exec), or a negative errno (-ENOMEM for a size the machine does not hold).
+ */
+int dmabuf_sealed_memfd(const char *exp_name, uint64_t len, int seals);
+
+/*
  * Give @mb a memfd of @info->size bytes named "dmabuf-<@info->exp_name>" and export a
  * buffer with @info, whose priv must lead to @mb.  Returns 0, or a negative errno (-ENOMEM
  * for a size no machine holds) with no memfd left open.

@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "proto.h"
 #include "rendezvous.h"
 
 #define SOCKET_NAME "dmabufd.sock"
@@ -197,4 +198,64 @@ int dmabufd_peer_check(int sock)
 	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len))
 		return -errno;
 	return cred.uid == getuid() ? 0 : -EPERM;
+}
+
+/* Close the descriptors that arrived with @mh. */
+static void close_received(struct msghdr *mh)
+{
+	struct cmsghdr *c;
+	int fd;
+
+	for (c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
+			close(fd);
+		}
+	}
+}
+
+int dmabufd_transact(int sock, struct dmabufd_msg *msg, void *payload, size_t cap,
+		     size_t *len)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * DMABUFD_MAX_FDS)];
+		struct cmsghdr align;
+	} ctl;
+	struct dmabufd_msg rep;
+	struct iovec iov[2] = {
+		{ .iov_base = &rep, .iov_len = sizeof(rep) },
+		{ .iov_base = payload, .iov_len = cap },
+	};
+	struct msghdr mh = {
+		.msg_iov = iov,
+		.msg_iovlen = cap ? 2 : 1,
+		.msg_control = ctl.buf,
+		.msg_controllen = sizeof(ctl.buf),
+	};
+	ssize_t n;
+
+	msg->ret = 0;
+	msg->fd_mask = 0;
+	msg->len = 0;
+	while (send(sock, msg, sizeof(*msg), MSG_NOSIGNAL) < 0)
+		if (errno != EINTR)
+			return -errno;
+	do
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	close_received(&mh);
+	if (n == 0)
+		return -ECONNRESET;
+	if ((size_t)n < sizeof(rep) || (mh.msg_flags & MSG_TRUNC) || rep.op != msg->op ||
+	    rep.len != (size_t)n - sizeof(rep))
+		return -EPROTO;
+	*msg = rep;
+	msg->name[sizeof(msg->name) - 1] = '\0';
+	if (len)
+		*len = rep.len;
+	return 0;
 }

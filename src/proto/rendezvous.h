@@ -61,4 +61,17 @@ int dmabufd_connect(const char *path);
 /* 0 when the peer of socket @sock runs as this process's user, else -EPERM (or -errno). */
 int dmabufd_peer_check(int sock);
 
+struct dmabufd_msg;
+
+/*
+ * For tools that speak the protocol themselves (dmabufctl, the demo): send request @msg (no
+ * descriptors, no payload) on @sock and receive its reply into @msg, its payload into
+ * @payload (@cap bytes; *@len gets the payload's length when @len is not NULL).  Descriptors
+ * in the reply are closed.  Returns 0 with the reply in @msg (its ret is the request's
+ * result), -ECONNRESET when the broker closed the connection, -EPROTO for a malformed reply,
+ * or -errno.
+ */
+int dmabufd_transact(int sock, struct dmabufd_msg *msg, void *payload, size_t cap,
+		     size_t *len);
+
 #endif /* DMABUFD_RENDEZVOUS_H */

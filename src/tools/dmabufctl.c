@@ -137,58 +137,15 @@ struct broker {
 static void xfer(struct broker *b, struct dmabufd_msg *msg, void *payload, size_t cap,
 		 size_t *len)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * DMABUFD_MAX_FDS)];
-		struct cmsghdr align;
-	} ctl;
-	struct dmabufd_msg rep;
-	struct iovec iov[2] = {
-		{ .iov_base = &rep, .iov_len = sizeof(rep) },
-		{ .iov_base = payload, .iov_len = cap },
-	};
-	struct msghdr mh = {
-		.msg_iov = iov,
-		.msg_iovlen = cap ? 2 : 1,
-		.msg_control = ctl.buf,
-		.msg_controllen = sizeof(ctl.buf),
-	};
-	struct cmsghdr *c;
-	uint32_t op = msg->op;
-	ssize_t n;
+	int ret = dmabufd_transact(b->sock, msg, payload, cap, len);
 
-	msg->ret = 0;
-	msg->fd_mask = 0;
-	msg->len = 0;
-	while (send(b->sock, msg, sizeof(*msg), MSG_NOSIGNAL) < 0) {
-		if (errno != EINTR)
-			die("cannot talk to the broker at %s: %s", b->path, strerror(errno));
-	}
-	do
-		n = recvmsg(b->sock, &mh, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	/* descriptors (HELLO's slot table) are of no use here */
-	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
-			int fd;
-
-			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
-			close(fd);
-		}
-	}
-	if (n == 0)
+	if (ret == -ECONNRESET)
 		die("the broker at %s closed the connection (is it older than dmabufctl?)",
 		    b->path);
-	if (n < 0)
-		die("cannot talk to the broker at %s: %s", b->path, strerror(errno));
-	if ((size_t)n < sizeof(rep) || (mh.msg_flags & MSG_TRUNC) || rep.op != op ||
-	    rep.len != (size_t)n - sizeof(rep))
+	if (ret == -EPROTO)
 		die("the broker at %s sent a malformed reply", b->path);
-	*msg = rep;
-	msg->name[sizeof(msg->name) - 1] = '\0';
-	if (len)
-		*len = rep.len;
+	if (ret)
+		die("cannot talk to the broker at %s: %s", b->path, strerror(-ret));
 }
 
 static void broker_open(struct broker *b, const char *socket_path)

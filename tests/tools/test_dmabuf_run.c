@@ -658,6 +658,21 @@ static const char *environ_get(pid_t pid, const char *prefix)
 	return NULL;
 }
 
+/*
+ * Two libraries for LD_PRELOAD: links to libc (loadable by anything), or empty files where a
+ * sanitized dmabuf-run itself would load them (the dynamic linker skips those).
+ */
+static void stand_ins(const char *lib, const char *other)
+{
+	if (sanitized) {
+		write_file(lib, "", 0, 0644);
+		write_file(other, "", 0, 0644);
+	} else if ((symlink(libc_link, lib) && errno != EEXIST) ||
+		   (symlink(libc_link, other) && errno != EEXIST)) {
+		bail_out("symlink: %s", strerror(errno));
+	}
+}
+
 static void test_private(void)
 {
 	char lib[PATH_MAX], libenv[PATH_MAX + 32], preload[2 * PATH_MAX + 32], dir[PATH_MAX];
@@ -677,13 +692,7 @@ static void test_private(void)
 	mkdir(dir, 0700);
 	path_in(lib, dir, "libdmabuf-preload.so");
 	path_in(other, dir, "other.so");
-	if (sanitized) {
-		write_file(lib, "", 0, 0644);
-		write_file(other, "", 0, 0644);
-	} else if ((symlink(libc_link, lib) && errno != EEXIST) ||
-		   (symlink(libc_link, other) && errno != EEXIST)) {
-		bail_out("symlink: %s", strerror(errno));
-	}
+	stand_ins(lib, other);
 	snprintf(libenv, sizeof(libenv), "DMABUF_PRELOAD=%s", lib);
 	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s:%s", lib, other);
 
@@ -853,13 +862,7 @@ static void test_preload(void)
 	/* in these, dmabuf-run itself gets LD_PRELOAD: empty stand-ins when sanitized */
 	path_in(lib, tmp, "pl-lib.so");
 	path_in(other, tmp, "pl-other.so");
-	if (sanitized) {
-		write_file(lib, "", 0, 0644);
-		write_file(other, "", 0, 0644);
-	} else if ((symlink(libc_link, lib) && errno != EEXIST) ||
-		   (symlink(libc_link, other) && errno != EEXIST)) {
-		bail_out("symlink: %s", strerror(errno));
-	}
+	stand_ins(lib, other);
 	snprintf(env1, sizeof(env1), "DMABUF_PRELOAD=%s", lib);
 	snprintf(env2, sizeof(env2), "LD_PRELOAD=%s", other);
 	run(&p, ENV(env1, env2), "sh", "-c", "echo \"$LD_PRELOAD\"");
